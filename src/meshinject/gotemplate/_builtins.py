@@ -7,42 +7,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote_plus
 
-try:
-    from . import gofmt
-except ImportError:  # TEMPORARY bootstrap until gofmt lands
-    import types as _types
-
-    def _fv(v: Any) -> str:
-        if v is None:
-            return "<nil>"
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, float):
-            r = repr(v)
-            return r[:-2] if r.endswith(".0") else r
-        if isinstance(v, list):
-            return "[" + " ".join(_fv(x) for x in v) + "]"
-        if isinstance(v, dict):
-            return "map[" + " ".join(f"{k}:{_fv(v[k])}" for k in sorted(v)) + "]"
-        return str(v)
-
-    def _sprint(*a: Any) -> str:
-        out = ""
-        for i, x in enumerate(a):
-            if i and not isinstance(x, str) and not isinstance(a[i - 1], str):
-                out += " "
-            out += _fv(x)
-        return out
-
-    gofmt = _types.SimpleNamespace(  # type: ignore[assignment]
-        format_value=_fv,
-        sprint=_sprint,
-        sprintln=lambda *a: " ".join(_fv(x) for x in a) + "\n",
-        sprintf=lambda f, *a: f % a if a else f,
-    )
+from . import gofmt
 from ._values import MISSING, GoObject, TypedInt, go_type_name, is_true
 from .errors import FuncError
-from .funcs import go_func
+from .funcs import go_func, signature_of
 
 _INT_KINDS = ("int", "int8", "int16", "int32", "int64")
 _UINT_KINDS = ("uint", "uint8", "uint16", "uint32", "uint64", "uintptr")
@@ -57,6 +25,9 @@ def _fail(message: str) -> Exception:
     from ._exec import Fail
 
     return Fail(message)
+
+
+_NO_VALUE = "<no value>"
 
 
 def print_value(value: Any) -> str:
@@ -286,7 +257,8 @@ def slice_(item: Any, *indexes: Any) -> Any:
 def _eval_args(args: tuple[Any, ...]) -> str:
     if len(args) == 1 and isinstance(args[0], str):
         return args[0]
-    return gofmt.sprint(*args)
+    # Go prints each argument as an action would: a nil argument reads <no value>.
+    return gofmt.sprint(*(_NO_VALUE if a is None or a is MISSING else a for a in args))
 
 
 def html_escape(*args: Any) -> str:
@@ -351,7 +323,43 @@ def call(callee: str, fn: Any, *args: Any) -> Any:
         raise FuncError("call of nil")
     if not callable(fn):
         raise FuncError(f"non-function {callee} of type {go_type_name(fn)}")
+    sig = signature_of(fn)
+    if sig is not None:
+        want = len(sig.params)
+        if sig.variadic is not None:
+            if len(args) < want:
+                raise FuncError(f"wrong number of args for {callee}: got {len(args)} want at least {want}")
+        elif len(args) != want:
+            raise FuncError(f"wrong number of args for {callee}: got {len(args)} want {want}")
+        for i, arg in enumerate(args):
+            typ = sig.params[i] if i < want else (sig.variadic or "any")
+            problem = type_mismatch(arg, typ)
+            if problem:
+                raise FuncError(f"arg {i}: {problem}")
     return fn(*(None if a is MISSING else a for a in args))
+
+
+@go_func("string", variadic="any")
+def type_mismatch(value: Any, typ: str) -> str | None:
+    """Go's prepareArg message when ``value`` cannot be passed as a parameter of type ``typ``."""
+    if typ in ("any", "reflect"):
+        return None
+    if value is None or value is MISSING:
+        return None if typ in ("[]any", "map", "func") else f"value is nil; should be of type {typ}"
+    ok = {
+        "string": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "float64": isinstance(value, float),
+        "[]any": isinstance(value, list | tuple),
+        "map": isinstance(value, Mapping),
+    }.get(typ)
+    if ok is None:
+        ok = (
+            isinstance(value, int) and not isinstance(value, bool)
+            if typ.startswith(("int", "uint"))
+            else True
+        )
+    return None if ok else f"value has type {go_type_name(value)}; should be {typ}"
 
 
 @go_func("string", variadic="any")

@@ -417,9 +417,10 @@ class Compiler:
                         if not iteration(st, mark, elem, elem):
                             break
                 elif isinstance(value, Iterator):
-                    for elem in value:
+                    # A channel: with two variables the first one counts the elements.
+                    for i, elem in enumerate(value):
                         ran = True
-                        if not iteration(st, mark, elem, elem):
+                        if not iteration(st, mark, i if len(decl) > 1 else elem, elem):
                             break
                 elif value is MISSING or value is None:
                     pass
@@ -761,7 +762,7 @@ class Compiler:
                         values.append(final)
                     _builtins.check_arity(name, len(arg_fns), len(values))
                     if name == "call":
-                        values.insert(0, callee or _builtins.print_value(final))
+                        values.insert(0, callee or f"<{go_type_name(final)} Value>")
                 else:
                     values = self._eval_call_args(st, dot, fn, name, arg_nodes, arg_fns, final)
             except Fail as err:

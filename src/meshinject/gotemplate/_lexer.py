@@ -327,10 +327,10 @@ class Lexer:
             self._emit(T.LEFT_PAREN)
             self.paren_depth += 1
         elif ch == ")":
-            self._emit(T.RIGHT_PAREN)
             self.paren_depth -= 1
             if self.paren_depth < 0:
                 raise self._error("unexpected right paren")
+            self._emit(T.RIGHT_PAREN)
         elif ord(ch) <= 0x7F and ch.isprintable():
             self._emit(T.CHAR)
         else:

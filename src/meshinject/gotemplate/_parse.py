@@ -862,11 +862,7 @@ def _parse_go_float(text: str) -> float | None:
         except (ValueError, OverflowError):
             return None
     if _DEC_FLOAT_RE.match(text):
-        if "_" in text:
-            # Go allows underscores in float literals only between digits of a base-prefixed number; in
-            # decimal floats strconv.ParseFloat rejects them unless base-prefixed, which decimal never is.
-            return None
-        value = float(text)
+        value = float(text.replace("_", ""))
         if value in (float("inf"), float("-inf")):
             return None
         return value
@@ -919,7 +915,7 @@ def new_number(pos: int, text: str, typ: T) -> NumberNode:
     elif n.is_uint:
         n.is_float = True
         n.float64 = float(n.uint64)
-    elif i is None:
+    else:
         f = _parse_go_float(text)
         if f is not None:
             if not any(c in text for c in ".eEpP"):

@@ -96,17 +96,14 @@ class Template:
         return self
 
     def _add_tree(self, name: str, tree: Tree) -> None:
-        if name == self.name:
-            target = self
-        else:
-            existing = self._common.templates.get(name)
-            if existing is not None and existing._tree is not None and is_empty_tree(tree.root):
-                return  # An empty {{define}} does not replace a real body (Go's associate rule).
-            target = existing or Template(
-                name, delims=(self.left_delim, self.right_delim), _common=self._common
-            )
-        if target is self and self._tree is not None and is_empty_tree(tree.root) and name != self.name:
+        target = self if name == self.name else self._common.templates.get(name)
+        if target is not None and target._tree is not None and is_empty_tree(tree.root):
+            # Go's associate rule: an empty body never replaces a real one, so a text holding only
+            # {{define}}s can be parsed into an existing template without wiping it.
+            self._common.templates.setdefault(name, target)
             return
+        if target is None:
+            target = Template(name, delims=(self.left_delim, self.right_delim), _common=self._common)
         target._tree = tree
         target._fn = None
         self._common.templates[name] = target
