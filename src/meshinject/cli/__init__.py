@@ -36,6 +36,23 @@ def template_conformance_cmd(
 
 
 @app.command
+def conformance(
+    suite_dir: Path,
+    /,
+    *,
+    level: Annotated[str, Parameter(help="semantic (parsed YAML equal) or byte (identical text).")] = "semantic",
+    only: Annotated[str | None, Parameter(help="Run only cases whose id contains this text.")] = None,
+    json_report: Annotated[Path | None, Parameter(name="--json", help="Write a JSON report here.")] = None,
+    waivers: Annotated[Path | None, Parameter(help="Waiver file (default: tests/istio_waivers.yaml).")] = None,
+    verbose: Annotated[bool, Parameter(name=["--verbose", "-v"], help="Also list passing cases.")] = False,
+) -> int:
+    """Run an Istio-layout injection suite on the kube-inject and webhook paths; ends with `N passed, M failed`."""
+    from ._conformance import conformance as run
+
+    return run(suite_dir, level=level, only=only, report=json_report, waivers=waivers, verbose=verbose)
+
+
+@app.command
 def demo(
     *,
     shared: Annotated[Path, Parameter(help="The shared contracts folder (bundles, fixtures).")] = Path(

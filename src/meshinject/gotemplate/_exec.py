@@ -101,14 +101,12 @@ def _byte_len(s: str) -> int:
 
 
 def error_context(tree: Tree, node: Node) -> tuple[str, str]:
-    """Go's ErrorContext: ``name:line:col`` (col in bytes, from 0) and the node's text (max 20 chars)."""
+    """Go's ErrorContext: ``name:line:col`` (col in bytes, from 0) and the node's text (whole, as Go 1.26)."""
     text = tree.text[: node.pos]
     nl = text.rfind("\n")
     col = _byte_len(text) if nl < 0 else _byte_len(text[nl + 1 :])
     line = 1 + text.count("\n")
     context = str(node)
-    if len(context) > 20:
-        context = context[:20] + "..."
     return f"{tree.parse_name}:{line}:{col}", context
 
 
@@ -534,7 +532,7 @@ class Compiler:
 
             def run_paren(st: State, dot: Any, final: Any) -> Any:
                 if has_more or final is not _NO_FINAL:
-                    raise _located(st, tree, first, f"can't give argument to non-function {args[0]}")
+                    raise _located(st, tree, cmd, f"can't give argument to non-function {args[0]}")
                 return inner(st, dot)
 
             return run_paren
@@ -718,7 +716,13 @@ class Compiler:
             except Fail as err:
                 raise _located(st, tree, arg_node, str(err)) from None
         if final is not _NO_FINAL:
-            values.append(_convert_arg(final, _param_type(sig, len(arg_nodes)), ""))
+            try:
+                values.append(_convert_arg(final, _param_type(sig, len(arg_nodes)), ""))
+            except Fail as err:
+                # Go's current node is still the last argument it evaluated.
+                if arg_nodes:
+                    raise _located(st, tree, arg_nodes[-1], str(err)) from None
+                raise
         return values
 
     def _compile_call(self, ident: IdentifierNode, name: str, args: list[Node], cmd: Node) -> CmdFn:

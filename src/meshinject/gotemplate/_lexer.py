@@ -520,6 +520,8 @@ def _go_rune(ch: str) -> str:
     if not ch:
         return "U+FFFD"
     code = ord(ch)
+    if not ch.isprintable():
+        return f"U+{code:04X}"  # Go's %#U shows the character only when it is printable
     return f"U+{code:04X} {_go_quote_rune(ch)}"
 
 
