@@ -215,7 +215,8 @@ def index(item: Any, *indexes: Any) -> Any:
                 raise FuncError("value is nil; should be of type string")
             if not isinstance(idx, str) and all(isinstance(k, str) for k in item):
                 raise FuncError(f"value has type {go_type_name(idx)}; should be string")
-            item = item.get(idx)
+            # A typed map (map[string]string ...) yields its element's zero value for a missing key.
+            item = item.get(idx, getattr(item, "elem_zero", None))
         elif item is MISSING:
             raise FuncError("index of untyped nil")
         else:

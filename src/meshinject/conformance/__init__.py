@@ -1,0 +1,1 @@
+"""Conformance runners: Istio's injection golden cases as data (``meshinject conformance``)."""

@@ -1,0 +1,524 @@
+"""The injection pipeline, as pure functions over pods in their Kubernetes JSON form.
+
+``inject_pod`` is the equivalent of Istio's ``injectPod``: validate annotations, strip a previous injection,
+render the selected templates, strategic-merge each onto the pod, re-apply user overrides of the injected
+containers, post-process (cluster env, Prometheus merge, probe rewrite, status annotation, container order) and
+return the injected pod together with the RFC 6902 patch from the original.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from meshinject.gotemplate import ExecError, gojson
+
+from . import jsonpatch, prometheus, probes
+from .config import InjectorConfig
+from .model import sidecar_template_data
+from .quantity import QuantityError, canonicalize_resources
+from .resolve import (
+    PROXY_CONFIG_ANNOTATION,
+    ProxyConfigError,
+    openshift_proxy_ids,
+    overlay_proxy_config,
+    parse_proxy_config_annotation,
+)
+from .strategicmerge import StrategicMergeError, merge_pod
+from .validate import AnnotationError, validate_annotations
+
+PROXY_CONTAINER = "istio-proxy"
+INIT_CONTAINER = "istio-init"
+VALIDATION_CONTAINER = "istio-validation"
+CORE_DUMP_CONTAINER = "enable-core-dump"
+AUTO_IMAGE = "auto"
+
+STATUS_ANNOTATION = "sidecar.istio.io/status"
+OVERRIDES_ANNOTATION = "proxy.istio.io/overrides"
+TEMPLATES_ANNOTATION = "inject.istio.io/templates"
+NATIVE_SIDECAR_ANNOTATION = "sidecar.istio.io/nativeSidecar"
+NETWORK_LABEL = "topology.istio.io/network"
+
+
+
+class InjectionError(Exception):
+    """Injection failed; the pod must be denied. The message says what is wrong and where."""
+
+
+@dataclass(slots=True)
+class InjectionParams:
+    """Everything one injection needs besides the configuration."""
+
+    pod: dict[str, Any]
+    config: InjectorConfig
+    #: the revision the templates see (``.Revision``) and the status annotation records
+    revision: str
+    proxy_config: dict[str, Any]
+    mesh: Mapping[str, Any]
+    type_meta: dict[str, str]
+    deploy_meta: dict[str, str]
+    native_sidecars: bool = False
+    #: the pod's Namespace object (OpenShift UID/GID ranges), when known
+    namespace: Mapping[str, Any] | None = None
+    #: proxy environment overrides from the webhook URL path (``/inject/cluster/c1/net/n1``)
+    proxy_envs: dict[str, str] = field(default_factory=dict)
+    #: default template list (kube-inject always uses ``["sidecar"]``)
+    default_templates: Sequence[str] = ("sidecar",)
+    aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    injected_annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class InjectionResult:
+    pod: dict[str, Any]
+    patch: list[dict[str, Any]]
+
+
+# -- containers ---------------------------------------------------------------------------------------
+
+
+def find_container(name: str, containers: Sequence[Mapping[str, Any]] | None) -> dict[str, Any] | None:
+    for c in containers or ():
+        if c.get("name") == name:
+            return c  # type: ignore[return-value]
+    return None
+
+
+def find_sidecar(pod: Mapping[str, Any]) -> dict[str, Any] | None:
+    spec = pod.get("spec") or {}
+    return find_container(PROXY_CONTAINER, spec.get("containers")) or find_container(
+        PROXY_CONTAINER, spec.get("initContainers")
+    )
+
+
+def _modify(containers: list[dict[str, Any]], name: str, where: str) -> list[dict[str, Any]]:
+    rest = [c for c in containers if c.get("name") != name]
+    match = next((c for c in containers if c.get("name") == name), None)
+    if match is None:
+        return rest
+    if where == "first":
+        return [match, *rest]
+    if where == "last":
+        return [*rest, match]
+    return rest
+
+
+# -- previous injections --------------------------------------------------------------------------------
+
+
+def injection_status(pod: Mapping[str, Any]) -> dict[str, Any] | None:
+    value = ((pod.get("metadata") or {}).get("annotations") or {}).get(STATUS_ANNOTATION)
+    if value is None:
+        return None
+    try:
+        status = gojson.unmarshal(value)
+    except Exception:
+        return None
+    return status if isinstance(status, dict) else None
+
+
+def strip_pod(pod: dict[str, Any], mesh: Mapping[str, Any]) -> dict[str, Any]:
+    """Remove what a previous injection added, so re-injection is idempotent (never doubles the sidecar)."""
+    status = injection_status(pod)
+    if status is None:
+        return pod
+    pod = copy.deepcopy(pod)
+    spec = pod.setdefault("spec", {})
+    for name in status.get("containers") or []:
+        if "containers" in spec:
+            spec["containers"] = _modify(spec["containers"], name, "remove")
+    for name in status.get("initContainers") or []:
+        if "initContainers" in spec:
+            spec["initContainers"] = _modify(spec["initContainers"], name, "remove")
+    annotations = pod.setdefault("metadata", {}).get("annotations") or {}
+    target = str(int((mesh.get("defaultConfig") or {}).get("statusPort") or 0))
+    current = prometheus.get_prometheus_port(pod)
+    if current is not None and current == target:
+        prometheus.clear_prometheus_annotations(pod)
+    annotations.pop(STATUS_ANNOTATION, None)
+    return pod
+
+
+def reinsert_overrides(pod: dict[str, Any]) -> dict[str, Any]:
+    """Put back user containers recorded in ``proxy.istio.io/overrides`` that a strip removed."""
+    raw = ((pod.get("metadata") or {}).get("annotations") or {}).get(OVERRIDES_ANNOTATION)
+    if raw is None:
+        return pod
+    overrides = _parse_overrides(raw)
+    pod = copy.deepcopy(pod)
+    spec = pod.setdefault("spec", {})
+    for key in ("containers", "initContainers"):
+        for c in overrides.get(key) or []:
+            if find_container(c.get("name", ""), spec.get(key)) is None:
+                spec.setdefault(key, []).append(c)
+    return pod
+
+
+def _parse_overrides(raw: str) -> dict[str, Any]:
+    try:
+        value = gojson.unmarshal(raw)
+    except Exception as err:
+        raise InjectionError(f"annotation {OVERRIDES_ANNOTATION} is not valid JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise InjectionError(f"annotation {OVERRIDES_ANNOTATION} must be a JSON object")
+    return _ints(value)  # type: ignore[no-any-return]
+
+
+def _ints(value: Any) -> Any:
+    """JSON numbers decoded as float64 back to ints where integral (Kubernetes fields are integers)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    return value
+
+
+# -- rendering ------------------------------------------------------------------------------------------
+
+
+class _RenderCache:
+    """Parsed template output keyed by the rendered text: replicas of one workload render the same YAML."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def parse(self, text: str, template_name: str) -> dict[str, Any]:
+        with self._lock:
+            hit = self._items.get(text)
+            if hit is not None:
+                self._items.move_to_end(text)
+                return copy.deepcopy(hit)
+        try:
+            value = yaml.load(text, Loader=yaml.CSafeLoader)
+        except yaml.YAMLError as err:
+            raise InjectionError(
+                f"template {template_name!r} rendered invalid YAML (check the injector configuration): {err}"
+            ) from None
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise InjectionError(f"template {template_name!r} must render a Pod fragment (a YAML mapping)")
+        with self._lock:
+            self._items[text] = value
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return copy.deepcopy(value)
+
+
+_render_cache = _RenderCache()
+
+
+def select_templates(pod: Mapping[str, Any], params: InjectionParams) -> list[str]:
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    names: Sequence[str]
+    if TEMPLATES_ANNOTATION in annotations:
+        names = [n.strip() for n in annotations[TEMPLATES_ANNOTATION].split(",")]
+    else:
+        names = params.default_templates
+    out: list[str] = []
+    for name in names:
+        out.extend(params.aliases.get(name, (name,)))
+    return out
+
+
+def _typed(pod: dict[str, Any]) -> dict[str, Any]:
+    """What a decode into Go's typed Pod does to the merged JSON: nulls vanish, quantities become canonical."""
+    return _typed_value(pod, "")  # type: ignore[no-any-return]
+
+
+_STRING_MAPS = frozenset({"labels", "annotations", "nodeSelector"})
+
+
+def _typed_value(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        if key in _STRING_MAPS:
+            return {k: ("" if v is None else v) for k, v in value.items()}
+        if key == "resources":
+            try:
+                value = canonicalize_resources(value)
+            except (QuantityError, ValueError, TypeError) as err:
+                raise InjectionError(f"invalid resource quantity: {err}") from None
+        return {k: _typed_value(v, k) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_typed_value(v, key) for v in value]
+    return value
+
+
+def _merge(pod: dict[str, Any], fragment: dict[str, Any], what: str) -> dict[str, Any]:
+    try:
+        return _typed(merge_pod(pod, fragment))
+    except StrategicMergeError as err:
+        raise InjectionError(f"{what}: strategic merge failed: {err}") from None
+
+
+def run_templates(params: InjectionParams) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Render and merge the selected templates; returns (merged pod, pod of template output alone)."""
+    pod = params.pod
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    try:
+        validate_annotations(annotations)
+    except AnnotationError as err:
+        raise InjectionError(str(err)) from None
+
+    values_global = params.config.values.get("global") or {}
+    cluster = str((values_global.get("multiCluster") or {}).get("clusterName") or "")
+    network = str(values_global.get("network") or "")
+    cluster = params.proxy_envs.get("ISTIO_META_CLUSTER_ID") or cluster
+    network = params.proxy_envs.get("ISTIO_META_NETWORK") or network
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    if NETWORK_LABEL in labels:
+        network = labels[NETWORK_LABEL]
+    if cluster:
+        params.proxy_envs["ISTIO_META_CLUSTER_ID"] = cluster
+    if network:
+        params.proxy_envs["ISTIO_META_NETWORK"] = network
+
+    stripped = reinsert_overrides(strip_pod(pod, params.mesh))
+    uid, gid = openshift_proxy_ids(params.namespace)
+    data = sidecar_template_data(
+        pod=stripped,
+        type_meta=params.type_meta,
+        deploy_meta=params.deploy_meta,
+        proxy_config=params.proxy_config,
+        mesh_config=params.mesh,
+        values=params.config.values,
+        revision=params.revision,
+        native_sidecars=params.native_sidecars,
+        proxy_uid=uid,
+        proxy_gid=gid,
+        compliance_policy=params.config.compliance_policy,
+    )
+    merged = pod
+    template_pod: dict[str, Any] = {}
+    for name in select_templates(pod, params):
+        template = params.config.templates.get(name)
+        if template is None:
+            known = ", ".join(sorted(params.config.templates))
+            raise InjectionError(f"requested template {name!r} not found; have {known}")
+        try:
+            rendered = template.execute(data)
+        except ExecError as err:
+            raise InjectionError(f"failed to render template {name!r}: {err}") from None
+        fragment = _render_cache.parse(rendered, name)
+        template_pod = _merge(template_pod, fragment, f"template {name!r}")
+        native = params.native_sidecars
+        pod_native = ((merged.get("metadata") or {}).get("annotations") or {}).get(NATIVE_SIDECAR_ANNOTATION)
+        if pod_native == "true":
+            native = True
+        elif pod_native == "false":
+            native = False
+        t_spec = template_pod.get("spec") or {}
+        m_spec = merged.get("spec") or {}
+        if (
+            native
+            and find_container(PROXY_CONTAINER, t_spec.get("initContainers")) is not None
+            and find_container(PROXY_CONTAINER, m_spec.get("containers")) is not None
+        ):
+            # A user's istio-proxy customisation sits in containers, but the native sidecar lives in
+            # initContainers: move it there so the template merges onto it.
+            merged = copy.deepcopy(merged)
+            spec = merged["spec"]
+            proxy = find_container(PROXY_CONTAINER, spec["containers"])
+            spec["containers"] = [c for c in spec["containers"] if c.get("name") != PROXY_CONTAINER]
+            spec.setdefault("initContainers", []).append(proxy)
+        merged = _merge(merged, fragment, f"template {name!r}")
+    return merged, template_pod
+
+
+def reapply_overwritten_containers(
+    final: dict[str, Any], original: dict[str, Any], template_pod: dict[str, Any], proxy_config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A container the user declared with an injected name (istio-proxy, istio-init) wins field by field."""
+    annotations = (original.get("metadata") or {}).get("annotations") or {}
+    existing = _parse_overrides(annotations[OVERRIDES_ANNOTATION]) if OVERRIDES_ANNOTATION in annotations else {}
+    status = injection_status(original)
+    already = STATUS_ANNOTATION in annotations
+    previously = {
+        "containers": [n for n in (status or {}).get("containers") or []],
+        "initContainers": [n for n in (status or {}).get("initContainers") or []],
+    }
+    overrides: dict[str, list[dict[str, Any]]] = {"containers": [], "initContainers": []}
+    o_spec = original.get("spec") or {}
+    t_spec = template_pod.get("spec") or {}
+    for key in ("containers", "initContainers"):
+        for c in t_spec.get(key) or []:
+            name = c.get("name", "")
+            if name in previously[key]:
+                continue
+            match = find_container(name, existing.get(key))
+            if match is None:
+                if key == "containers":
+                    match = find_container(name, o_spec.get("containers"))
+                else:
+                    match = find_container(name, o_spec.get("containers")) or find_container(
+                        name, o_spec.get("initContainers")
+                    )
+            if match is None:
+                continue
+            overlay = copy.deepcopy(match)
+            if overlay.get("image") == AUTO_IMAGE:
+                overlay.pop("image", None)
+            overrides[key].append(overlay)
+            patch: dict[str, Any] = {"spec": {key: [overlay]}}
+            final = _merge(final, patch, f"container override {name!r}")
+    if not already and (overrides["containers"] or overrides["initContainers"]):
+        final.setdefault("metadata", {}).setdefault("annotations", {})[OVERRIDES_ANNOTATION] = (
+            _overrides_json(overrides)
+        )
+    _adjust_init_container_user(final, original, proxy_config)
+    return final
+
+
+def _overrides_json(overrides: Mapping[str, list[dict[str, Any]]]) -> str:
+    from .kubetypes import container_json
+
+    parts = []
+    for key in ("containers", "initContainers"):
+        if overrides[key]:
+            items = ",".join(container_json(c) for c in overrides[key])
+            parts.append(f'"{key}":[{items}]')
+    return "{" + ",".join(parts) + "}"
+
+
+def _adjust_init_container_user(final: dict[str, Any], original: dict[str, Any], proxy_config: Mapping[str, Any]) -> None:
+    user = find_sidecar(original)
+    if user is None:
+        return
+    ctx = user.get("securityContext") or {}
+    run_as_user = ctx.get("runAsUser")
+    run_as_group = ctx.get("runAsGroup")
+    if run_as_user is None and run_as_group is None:
+        return
+    spec = final.get("spec") or {}
+    init = find_container(INIT_CONTAINER, spec.get("initContainers")) or find_container(
+        VALIDATION_CONTAINER, spec.get("initContainers")
+    )
+    if init is None:
+        return
+    annotations = (final.get("metadata") or {}).get("annotations") or {}
+    tproxy = proxy_config.get("interceptionMode") == "TPROXY" or annotations.get(
+        "sidecar.istio.io/interceptionMode"
+    ) == "TPROXY"
+    if tproxy and run_as_user is not None:
+        sidecar = find_sidecar(final)
+        if sidecar is not None:
+            sidecar.setdefault("securityContext", {})["runAsUser"] = 0
+    if not tproxy and init.get("name") == VALIDATION_CONTAINER:
+        init_ctx = init.setdefault("securityContext", {})
+        if run_as_user is not None:
+            init_ctx["runAsUser"] = run_as_user
+        if run_as_group is not None:
+            init_ctx["runAsGroup"] = run_as_group
+    if not run_as_user:
+        return
+    args = init.get("args") or []
+    for i, arg in enumerate(args[:-1]):
+        if arg == "-u":
+            args[i + 1] = str(run_as_user)
+            return
+
+
+# -- post-processing ------------------------------------------------------------------------------------
+
+
+def _status_annotation(template_pod: Mapping[str, Any], revision: str) -> str:
+    spec = template_pod.get("spec") or {}
+
+    def names(key: str) -> list[str] | None:
+        items = [str(i.get("name", "")) for i in spec.get(key) or []]
+        return items or None
+
+    # Go marshals Istio's SidecarInjectionStatus struct: fields in declaration order, empty lists as null.
+    fields = (
+        ("initContainers", names("initContainers")),
+        ("containers", names("containers")),
+        ("volumes", names("volumes")),
+        ("imagePullSecrets", names("imagePullSecrets")),
+        ("revision", revision or "default"),
+    )
+    return "{" + ",".join(f'"{key}":{gojson.marshal(value)}' for key, value in fields) + "}"
+
+
+def _update_cluster_envs(pod: dict[str, Any], envs: Mapping[str, str]) -> None:
+    sidecar = find_sidecar(pod)
+    if sidecar is None or not envs:
+        return
+    kept = [e for e in sidecar.get("env") or [] if e.get("name") not in envs]
+    sidecar["env"] = kept + [{"name": k, "value": envs[k]} for k in sorted(envs)]
+
+
+def _reorder(pod: dict[str, Any], params: InjectionParams) -> None:
+    mesh_default = params.mesh.get("defaultConfig") or {}
+    pod_annotation = (params.pod.get("metadata") or {}).get("annotations", {}).get(PROXY_CONFIG_ANNOTATION)
+    if pod_annotation is not None:
+        try:
+            mesh_default = overlay_proxy_config(mesh_default, parse_proxy_config_annotation(pod_annotation))
+        except ProxyConfigError as err:
+            raise InjectionError(str(err)) from None
+    values_proxy = ((params.config.values.get("global") or {}).get("proxy") or {})
+    hold = bool(mesh_default.get("holdApplicationUntilProxyStarts")) or bool(
+        values_proxy.get("holdApplicationUntilProxyStarts")
+    )
+    spec = pod.setdefault("spec", {})
+    if "containers" in spec and spec["containers"] is not None:
+        spec["containers"] = _modify(spec["containers"], PROXY_CONTAINER, "first" if hold else "last")
+    inits = spec.get("initContainers")
+    if inits is None:
+        return
+    if find_container(PROXY_CONTAINER, inits) is not None:
+        # Native sidecar: {istio-init|istio-validation} => istio-proxy => the rest, so init containers are meshed.
+        for name in (CORE_DUMP_CONTAINER, PROXY_CONTAINER, VALIDATION_CONTAINER, INIT_CONTAINER):
+            inits = _modify(inits, name, "first")
+    else:
+        # Validation first to block user containers; iptables setup last so earlier init containers have network.
+        inits = _modify(inits, VALIDATION_CONTAINER, "first")
+        inits = _modify(inits, INIT_CONTAINER, "last")
+        inits = _modify(inits, CORE_DUMP_CONTAINER, "last")
+    spec["initContainers"] = inits
+
+
+def post_process(pod: dict[str, Any], template_pod: dict[str, Any], params: InjectionParams) -> None:
+    meta = pod.setdefault("metadata", {})
+    if meta.get("annotations") is None:
+        meta["annotations"] = {}
+    if meta.get("labels") is None:
+        meta["labels"] = {}
+    _update_cluster_envs(pod, params.proxy_envs)
+    mesh_default = params.mesh.get("defaultConfig") or {}
+    status_port = int(mesh_default.get("statusPort") or 0)
+    merge_flag = params.mesh.get("enablePrometheusMerge")
+    prometheus.apply_prometheus_merge(pod, merge_flag if isinstance(merge_flag, bool) else None, status_port)
+    values_rewrite = (params.config.values.get("sidecarInjectorWebhook") or {}).get("rewriteAppHTTPProbe")
+    if find_sidecar(pod) is not None and probes.should_rewrite(meta["annotations"], bool(values_rewrite)):
+        prober = probes.dump_app_probers(pod, status_port)
+        if prober:
+            sidecar = find_sidecar(pod)
+            assert sidecar is not None
+            previously = STATUS_ANNOTATION in meta["annotations"]
+            sidecar["env"] = probes.merge_or_append_probers(previously, sidecar.get("env") or [], prober)
+        probes.rewrite_probes(pod, meta["annotations"], status_port)
+    if "ISTIO_META_NETWORK" in params.proxy_envs:
+        meta["labels"][NETWORK_LABEL] = params.proxy_envs["ISTIO_META_NETWORK"]
+    meta["annotations"][STATUS_ANNOTATION] = _status_annotation(template_pod, params.revision)
+    for key, value in params.injected_annotations.items():
+        meta["annotations"][key] = value
+    _reorder(pod, params)
+
+
+def inject_pod(params: InjectionParams) -> InjectionResult:
+    """Inject one pod; raises InjectionError (the pod must then be denied, never admitted half-injected)."""
+    original = params.pod
+    merged, template_pod = run_templates(params)
+    merged = reapply_overwritten_containers(merged, original, template_pod, params.proxy_config)
+    post_process(merged, template_pod, params)
+    return InjectionResult(pod=merged, patch=jsonpatch.pod_patch(original, merged))
