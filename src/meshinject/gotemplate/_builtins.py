@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from . import gofmt
-from ._values import MISSING, GoObject, TypedInt, go_type_name, is_true
+from ._values import MISSING, NIL_INTERFACE, GoObject, TypedInt, go_type_name, is_true
 from .errors import FuncError
 from .funcs import go_func, signature_of
 
@@ -116,11 +116,11 @@ def eq(arg1: Any, *args: Any) -> bool:
 
 
 def _valid(value: Any) -> bool:
-    return value is not MISSING and value is not None
+    return value is not MISSING and value is not None and value is not NIL_INTERFACE
 
 
 def _is_nil(value: Any) -> bool:
-    return value is None or value is MISSING
+    return value is None or value is MISSING or value is NIL_INTERFACE
 
 
 def ne(arg1: Any, arg2: Any) -> bool:

@@ -38,7 +38,7 @@ from ._parse import (
     VariableNode,
     WithNode,
 )
-from ._values import MISSING, GoObject, NoSuchField, TypedInt, go_type_name, is_true
+from ._values import MISSING, GoObject, NilPointerEvaluation, NoSuchField, TypedInt, go_type_name, is_true
 from .errors import ExecError, FuncError, TemplateError
 from .funcs import GoSignature, signature_of
 
@@ -142,6 +142,8 @@ def field_of(st: State, receiver: Any, name: str, has_args: bool, via_map: bool 
     if isinstance(receiver, GoObject):
         try:
             value = receiver.go_field(name)
+        except NilPointerEvaluation as err:
+            raise Fail(str(err)) from None
         except NoSuchField:
             raise Fail(f"can't evaluate field {name} in type {receiver.go_type_name()}") from None
         if has_args:

@@ -43,6 +43,13 @@ class NoSuchField(LookupError):
     """Raised by :meth:`GoObject.go_field` when the Go type has no such field."""
 
 
+class NilPointerEvaluation(NoSuchField):
+    """Raised by :meth:`GoObject.go_field` when the field is read through a nil pointer.
+
+    Its message is Go's, e.g. ``nil pointer evaluating *v1alpha1.Tracing.Sampling``.
+    """
+
+
 class GoObject:
     """A data-model value that templates read the way Go code exposes it.
 
@@ -82,6 +89,30 @@ class GoObject:
         return None
 
 
+class _NilInterface(GoObject):
+    """A nil value of a Go interface type that has methods (a proto oneof, an ``error``).
+
+    Go does not turn such a value into an invalid one in pipelines, so it prints ``<nil>``, not ``<no value>``.
+    """
+
+    __slots__ = ()
+
+    def go_type_name(self) -> str:
+        return "<nil>"
+
+    def go_truth(self) -> bool:
+        return False
+
+    def go_format(self) -> str:
+        return "<nil>"
+
+    def go_field(self, name: str) -> Any:
+        raise NilPointerEvaluation(f"nil pointer evaluating interface.{name}")
+
+
+NIL_INTERFACE: Final = _NilInterface()
+
+
 class TypedInt(int):
     """An integer with an explicit Go type (``int8``, ``uint16``, ``int32``...), when the type matters."""
 
@@ -115,6 +146,11 @@ def go_type_name(value: Any) -> str:
     """The Go type name of a value as ``fmt``'s ``%T`` would print it for decoded JSON data."""
     if value is None or value is MISSING:
         return "<nil>"
+    if isinstance(value, GoObject):
+        return value.go_type_name()
+    go_type = getattr(value, "go_type", None)
+    if isinstance(go_type, str) and go_type:
+        return go_type
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, TypedInt):

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
-from ._values import GoObject, NoSuchField, TypedInt
+from ._values import NIL_INTERFACE, GoObject, NilPointerEvaluation, NoSuchField, TypedInt
 
 __all__ = [
     "BOOL",
@@ -81,7 +81,7 @@ __all__ = [
 ]
 
 
-class NilPointerError(NoSuchField):
+class NilPointerError(NilPointerEvaluation):
     """A field was read through a nil pointer; the message is Go's ``nil pointer evaluating *T.Field``.
 
     It is a :class:`NoSuchField` so that an engine which only knows that exception still fails the action.
@@ -1171,7 +1171,7 @@ class ProtoMessage(GoObject):
         data = self.data
         if isinstance(m, Oneof):
             hit = m.which(data) if data is not None else None
-            value: Any = None if hit is None else OneofCase(self.mtype, hit[0], hit[0].kind.wrap(hit[1]))
+            value: Any = NIL_INTERFACE if hit is None else OneofCase(self.mtype, hit[0], hit[0].kind.wrap(hit[1]))
         elif m.oneof is not None:
             hit = m.oneof.which(data) if data is not None else None
             value = m.kind.wrap(hit[1] if hit is not None and hit[0] is m else None)

@@ -941,6 +941,10 @@ class _Printer:
             if s is not None:
                 self.fmt_string(s, verb)
                 return
+        if isinstance(value, int) and verb not in "vsq":
+            # An int-backed Go type (enum, duration) prints its number for numeric verbs.
+            self.fmt_int(int(value), True, verb)
+            return
         self.pad(value.go_format())
 
     def print_map(self, m: Mapping[Any, Any], verb: str, depth: int) -> None:
