@@ -40,10 +40,14 @@ def conformance(
     suite_dir: Path,
     /,
     *,
-    level: Annotated[str, Parameter(help="semantic (parsed YAML equal) or byte (identical text).")] = "semantic",
+    level: Annotated[
+        str, Parameter(help="semantic (parsed YAML equal) or byte (identical text).")
+    ] = "semantic",
     only: Annotated[str | None, Parameter(help="Run only cases whose id contains this text.")] = None,
     json_report: Annotated[Path | None, Parameter(name="--json", help="Write a JSON report here.")] = None,
-    waivers: Annotated[Path | None, Parameter(help="Waiver file (default: tests/istio_waivers.yaml).")] = None,
+    waivers: Annotated[
+        Path | None, Parameter(help="Waiver file (default: tests/istio_waivers.yaml).")
+    ] = None,
     verbose: Annotated[bool, Parameter(name=["--verbose", "-v"], help="Also list passing cases.")] = False,
 ) -> int:
     """Run an Istio-layout injection suite on the kube-inject and webhook paths; ends with `N passed, M failed`."""

@@ -63,8 +63,13 @@ def conformance(
                     "failed": failed,
                     "byte_identical": byte_equal,
                     "cases": [
-                        {"id": r.id, "passed": r.passed, "waived": r.waived, "byte_equal": r.byte_equal,
-                         "detail": r.detail}
+                        {
+                            "id": r.id,
+                            "passed": r.passed,
+                            "waived": r.waived,
+                            "byte_equal": r.byte_equal,
+                            "detail": r.detail,
+                        }
                         for r in results
                     ],
                 },

@@ -8,8 +8,8 @@ import yaml
 from rich.console import Console
 
 from meshinject.inject.config import ConfigError, load_directory
-from meshinject.inject.resolve import webhook_proxy_config
 from meshinject.inject.model import sidecar_template_data
+from meshinject.inject.resolve import webhook_proxy_config
 
 HELLO = Path("inputs/hello.yaml")
 

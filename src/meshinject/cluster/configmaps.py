@@ -66,15 +66,9 @@ def kube_client(kubeconfig: Path | None = None, context: str | None = None) -> C
         raise ClusterError(f"no usable kubeconfig: {err}") from None
     except OSError as err:
         raise ClusterError(f"cannot read kubeconfig {kubeconfig}: {err.strerror or err}") from None
-    except (KeyError, ValueError, TypeError) as err:
-        raise ClusterError(f"the kubeconfig is not valid: {err}") from None
-
-
-def _server(client: Client) -> str:
-    try:
-        return str(client._client.base_url)  # noqa: SLF001 - only used to name the cluster in messages
-    except AttributeError:  # pragma: no cover - depends on lightkube internals
-        return "the cluster"
+    except (KeyError, ValueError, TypeError, AssertionError) as err:
+        # lightkube reports an incomplete kubeconfig (no user, no server) with plain exceptions.
+        raise ClusterError(f"the kubeconfig is not usable: {err or type(err).__name__}") from None
 
 
 def _read_configmap(client: Client, name: str, namespace: str) -> dict[str, str] | None:
@@ -93,7 +87,7 @@ def _read_configmap(client: Client, name: str, namespace: str) -> dict[str, str]
         raise ClusterError(f"reading ConfigMap {namespace}/{name} failed: {err.status.message}") from None
     except httpx2.HTTPError as err:
         raise ClusterError(
-            f"cannot reach the Kubernetes API server at {_server(client)}: {err} "
+            f"cannot reach the Kubernetes API server: {err or type(err).__name__} "
             "(check the kubeconfig's current context, or run without --from-cluster)"
         ) from None
     data: Mapping[str, Any] = configmap.data or {}

@@ -27,8 +27,17 @@ from meshinject.inject.kubeinject import KubeInjectSettings, join_documents, kub
 from meshinject.inject.quantity import canonical_quantity
 
 WEBHOOK_KINDS = frozenset(
-    {"Deployment", "DeploymentConfig", "DaemonSet", "StatefulSet", "Job", "ReplicaSet",
-     "ReplicationController", "CronJob", "Pod"}
+    {
+        "Deployment",
+        "DeploymentConfig",
+        "DaemonSet",
+        "StatefulSet",
+        "Job",
+        "ReplicaSet",
+        "ReplicationController",
+        "CronJob",
+        "Pod",
+    }
 )
 
 #: sends an AdmissionReview somewhere and returns the response review (used by --via-server)
@@ -100,10 +109,14 @@ def run_kube_inject(suite: Suite, case: Mapping[str, Any], level: str) -> tuple[
     expected_error = case.get("expectedError")
     if expected_error:
         if not errors:
-            return PathResult("kube-inject", False, f"expected an error containing {expected_error!r}, got none"), None
+            return PathResult(
+                "kube-inject", False, f"expected an error containing {expected_error!r}, got none"
+            ), None
         message = str(errors[0]).lower()
         ok = expected_error.lower() in message
-        return PathResult("kube-inject", ok, "" if ok else f"error {message!r} lacks {expected_error!r}"), None
+        return PathResult(
+            "kube-inject", ok, "" if ok else f"error {message!r} lacks {expected_error!r}"
+        ), None
     if errors:
         return PathResult("kube-inject", False, f"unexpected error: {errors[0]}"), None
     expected_log = case.get("expectedLog")
@@ -169,10 +182,27 @@ def object_to_pod(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _KEEP_ZERO = frozenset(
-    {"privileged", "allowPrivilegeEscalation", "readOnlyRootFilesystem", "runAsNonRoot", "runAsUser",
-     "runAsGroup", "fsGroup", "procMount", "optional", "defaultMode", "mode", "expirationSeconds",
-     "automountServiceAccountToken", "controller", "blockOwnerDeletion", "terminationGracePeriodSeconds",
-     "containers", "emptyDir", "restartPolicy"}
+    {
+        "privileged",
+        "allowPrivilegeEscalation",
+        "readOnlyRootFilesystem",
+        "runAsNonRoot",
+        "runAsUser",
+        "runAsGroup",
+        "fsGroup",
+        "procMount",
+        "optional",
+        "defaultMode",
+        "mode",
+        "expirationSeconds",
+        "automountServiceAccountToken",
+        "controller",
+        "blockOwnerDeletion",
+        "terminationGracePeriodSeconds",
+        "containers",
+        "emptyDir",
+        "restartPolicy",
+    }
 )
 _OPAQUE_MAPS = frozenset({"labels", "annotations", "nodeSelector", "matchLabels"})
 _QUANTITY_MAPS = frozenset({"limits", "requests"})
@@ -236,8 +266,11 @@ def local_transport(config: InjectorConfig, facts: ClusterFacts, path: str) -> T
     return send
 
 
-def run_webhook(suite: Suite, case: Mapping[str, Any], transport_for: Callable[[InjectorConfig, ClusterFacts, str],
-                Transport]) -> PathResult:
+def run_webhook(
+    suite: Suite,
+    case: Mapping[str, Any],
+    transport_for: Callable[[InjectorConfig, ClusterFacts, str], Transport],
+) -> PathResult:
     config, env = suite.bundle(case["bundle"])
     facts = ClusterFacts(
         nodes=env.get("nodes") or [],
@@ -268,7 +301,9 @@ def run_webhook(suite: Suite, case: Mapping[str, Any], transport_for: Callable[[
         if response.get("uid") != uid:
             return PathResult("webhook", False, f"part {i}: response uid {response.get('uid')!r} != {uid!r}")
         if not response.get("allowed"):
-            return PathResult("webhook", False, f"part {i}: denied: {(response.get('status') or {}).get('message')}")
+            return PathResult(
+                "webhook", False, f"part {i}: denied: {(response.get('status') or {}).get('message')}"
+            )
         got = pod
         if response.get("patch"):
             ops = json.loads(base64.b64decode(response["patch"]))
@@ -278,8 +313,10 @@ def run_webhook(suite: Suite, case: Mapping[str, Any], transport_for: Callable[[
         want_n = _webhook_normalise(want, strip_field_api_version=True)
         if got_n != want_n:
             return PathResult(
-                "webhook", False,
-                f"part {i}:\n" + _diff(goyaml.marshal(want_n), goyaml.marshal(got_n), "expected", "meshinject"),
+                "webhook",
+                False,
+                f"part {i}:\n"
+                + _diff(goyaml.marshal(want_n), goyaml.marshal(got_n), "expected", "meshinject"),
             )
     return PathResult("webhook", True)
 
@@ -314,7 +351,7 @@ def run_case(
             result.byte_equal = byte_equal
         if paths.get("webhook"):
             result.paths.append(run_webhook(suite, case, transport_for))
-    except Exception as err:  # noqa: BLE001 - one broken case must not stop the suite
+    except Exception as err:
         result.paths.append(PathResult("harness", False, f"{type(err).__name__}: {err}"))
     result.passed = all(p.passed for p in result.paths)
     return result

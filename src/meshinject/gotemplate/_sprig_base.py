@@ -15,6 +15,7 @@ from typing import Any
 from meshinject.gotemplate._values import MISSING, GoObject, TypedInt
 from meshinject.gotemplate.datamodel import TypedList, TypedMap
 from meshinject.gotemplate.errors import FuncError
+from meshinject.gotemplate.funcs import go_func
 
 try:  # the real fmt port; a small local stand-in keeps this module usable without it
     from meshinject.gotemplate.gofmt import format_value as _format_value
@@ -30,6 +31,7 @@ __all__ = [
     "TypedInt",
     "TypedList",
     "TypedMap",
+    "bound_method",
     "deep_equal",
     "format_value",
     "from_bytes",
@@ -385,6 +387,15 @@ def type_assert_map(value: Any) -> dict[Any, Any]:
         return value
     have = "nil" if value is None else go_type_of(value)
     raise FuncError(f"interface conversion: interface {{}} is {have}, not map[string]interface {{}}")
+
+
+def bound_method(fn: Callable[..., Any], receiver: Any, *params: str) -> Callable[..., Any]:
+    """A method of a Go value for the engine: ``fn(receiver, *args)`` with a Go signature attached."""
+
+    def call(*args: Any) -> Any:
+        return fn(receiver, *args)
+
+    return go_func(*params)(call)
 
 
 def float_is_integral(f: float) -> bool:

@@ -106,6 +106,32 @@ def _category_ranges(name: str) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=16)
+def _script_ranges(name: str) -> tuple[tuple[int, int], ...]:
+    """An approximation of a Unicode script (Python has no script property): the characters whose names
+    carry the script's name (``GREEK SMALL LETTER ALPHA``), CJK ideographs for Han. The catch-all scripts
+    (Common, Inherited) have no such marker and are not supported."""
+    if not name.isascii() or not name.replace("_", "").isalpha() or name in ("Common", "Inherited", "Zyyy"):
+        return ()
+    word = name.upper().replace("_", " ")
+    han = word == "HAN"
+    out: Ranges = []
+    for cp in range(_MAX_RUNE + 1):
+        char_name = unicodedata.name(chr(cp), "")
+        if not char_name:
+            continue
+        if han:
+            hit = char_name.startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH", "KANGXI RADICAL"))
+        else:
+            hit = char_name.startswith(word + " ") or f" {word} " in char_name
+        if hit:
+            if out and out[-1][1] == cp - 1:
+                out[-1] = (out[-1][0], cp)
+            else:
+                out.append((cp, cp))
+    return tuple(out)
+
+
 @dataclass
 class _Node:
     kind: str  # lit, class, any, assert, group, concat, alt, repeat, empty
@@ -414,7 +440,9 @@ class _Parser:
         elif name in _CATEGORIES:
             ranges = list(_category_ranges(name))
         else:
-            raise GoRegexError("invalid character class range", seq)
+            ranges = list(_script_ranges(name))
+            if not ranges:
+                raise GoRegexError("invalid character class range", seq)
         return (_negate(ranges) if negate else ranges), rest
 
     def _class(self, s: str) -> str:

@@ -393,7 +393,11 @@ class SemverVersion(GoObject):
         }
         if not self.pointer and name in _POINTER_METHODS:
             return None
-        return methods.get(name)
+        fn = methods.get(name)
+        if fn is None:
+            return None
+        # every method takes nothing or one *Version
+        return go_func(*(("any",) if name in _POINTER_METHODS and name != "Original" else ()))(fn)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SemverVersion) and other.v == self.v and other.pointer == self.pointer

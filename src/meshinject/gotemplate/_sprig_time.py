@@ -7,7 +7,6 @@ Layout formatting and parsing follow ``time/format.go`` token by token.
 
 from __future__ import annotations
 
-import functools
 import os
 import time as _time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from meshinject.gotemplate._sprig_base import FuncError, GoObject, TypedInt, go_quote
+from meshinject.gotemplate._sprig_base import FuncError, GoObject, TypedInt, bound_method, go_quote
 from meshinject.gotemplate._sprig_cast import INT64_MAX, INT64_MIN, StrconvError, parse_int, wrap_int64
 from meshinject.gotemplate.funcs import go_func
 
@@ -241,26 +240,35 @@ class GoDuration(GoObject):
         return self.ns
 
     def go_method(self, name: str) -> Callable[..., Any] | None:
-        methods: dict[str, Callable[..., Any]] = {
-            "String": lambda: format_duration(self.ns),
-            "Hours": lambda: self.ns / HOUR,
-            "Minutes": lambda: self.ns / MINUTE,
-            "Seconds": lambda: self.ns / SECOND,
-            "Milliseconds": lambda: TypedInt(_trunc_div(self.ns, MILLISECOND), "int64"),
-            "Nanoseconds": lambda: TypedInt(self.ns, "int64"),
-            "Round": lambda m: GoDuration(duration_round(self.ns, _dur_arg(m))),
-            "Truncate": lambda m: GoDuration(
-                self.ns if _dur_arg(m) <= 0 else self.ns - self.ns % _dur_arg(m)
-            ),
-            "Abs": lambda: GoDuration(abs(self.ns) if self.ns != INT64_MIN else INT64_MAX),
-        }
-        return methods.get(name)
+        entry = _DURATION_METHODS.get(name)
+        if entry is None:
+            return None
+        params, fn = entry
+        return bound_method(fn, self, *params)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GoDuration) and other.ns == self.ns
 
     def __hash__(self) -> int:
         return hash(("duration", self.ns))
+
+
+_DURATION_METHODS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
+    "String": ((), lambda d: format_duration(d.ns)),
+    "Hours": ((), lambda d: d.ns / HOUR),
+    "Minutes": ((), lambda d: d.ns / MINUTE),
+    "Seconds": ((), lambda d: d.ns / SECOND),
+    "Milliseconds": ((), lambda d: TypedInt(_trunc_div(d.ns, MILLISECOND), "int64")),
+    "Nanoseconds": ((), lambda d: TypedInt(d.ns, "int64")),
+    "Round": (("any",), lambda d, m: GoDuration(duration_round(d.ns, _dur_arg(m)))),
+    "Truncate": (("any",), lambda d, m: GoDuration(d.ns if _dur_arg(m) <= 0 else d.ns - _go_rem(d.ns, _dur_arg(m)))),
+    "Abs": ((), lambda d: GoDuration(abs(d.ns) if d.ns != INT64_MIN else INT64_MAX)),
+}
+
+
+def _go_rem(a: int, b: int) -> int:
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
 
 
 def _trunc_div(a: int, b: int) -> int:
@@ -271,7 +279,12 @@ def _trunc_div(a: int, b: int) -> int:
 def _dur_arg(value: Any) -> int:
     if isinstance(value, GoDuration):
         return value.ns
-    return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    from meshinject.gotemplate._sprig_base import go_type_of
+
+    got = "nil" if value is None else go_type_of(value)
+    raise FuncError(f"wrong type for value; expected time.Duration; got {got}")
 
 
 class GoTime(GoObject):
@@ -316,10 +329,11 @@ class GoTime(GoObject):
         return self.format("2006-01-02T15:04:05.999999999Z07:00")
 
     def go_method(self, name: str) -> Callable[..., Any] | None:
-        method = _TIME_METHODS.get(name)
-        if method is None:
+        entry = _TIME_METHODS.get(name)
+        if entry is None:
             return None
-        return functools.partial(method, self)
+        params, fn = entry
+        return bound_method(fn, self, *params)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GoTime) and (other.sec, other.nsec, other.loc, other.mono) == (
@@ -362,9 +376,7 @@ class GoTime(GoObject):
 
     def add(self, ns: int) -> GoTime:
         total = self.sec * SECOND + self.nsec + ns
-        return GoTime(
-            total // SECOND, total % SECOND, self.loc, None if self.mono is None else self.mono + ns / 1e9
-        )
+        return GoTime(total // SECOND, total % SECOND, self.loc, None if self.mono is None else self.mono + ns / 1e9)
 
     def unix_nano(self) -> int:
         return self.sec * SECOND + self.nsec
@@ -396,42 +408,55 @@ def _since(t: GoTime) -> int:
 
 
 def _cmp(a: GoTime, b: Any) -> int:
-    if not isinstance(b, GoTime):
-        raise FuncError(f"wrong type for value; expected time.Time; got {type(b).__name__}")
-    x, y = a.unix_nano(), b.unix_nano()
+    x, y = a.unix_nano(), _need_time(b).unix_nano()
     return (x > y) - (x < y)
 
 
-_TIME_METHODS: dict[str, Callable[..., Any]] = {
-    "Format": lambda t, layout: t.format(layout),
-    "String": lambda t: t.go_string(),
-    "Unix": lambda t: TypedInt(t.sec, "int64"),
-    "UnixMilli": lambda t: TypedInt(t.unix_nano() // MILLISECOND, "int64"),
-    "UnixMicro": lambda t: TypedInt(t.unix_nano() // MICROSECOND, "int64"),
-    "UnixNano": lambda t: TypedInt(t.unix_nano(), "int64"),
-    "Year": lambda t: t.date()[0],
-    "Month": lambda t: GoMonth(t.date()[1]),
-    "Day": lambda t: t.date()[2],
-    "Hour": lambda t: t.clock()[0],
-    "Minute": lambda t: t.clock()[1],
-    "Second": lambda t: t.clock()[2],
-    "Nanosecond": lambda t: t.nsec,
-    "YearDay": lambda t: t.yday(),
-    "Weekday": lambda t: GoWeekday(t.weekday()),
-    "UTC": lambda t: GoTime(t.sec, t.nsec, UTC, t.mono),
-    "Local": lambda t: GoTime(t.sec, t.nsec, local(), t.mono),
-    "Location": lambda t: t.loc,
-    "Add": lambda t, d: t.add(_dur_arg(d)),
-    "AddDate": _add_date,
-    "Sub": lambda t, u: GoDuration(t.unix_nano() - u.unix_nano()),
-    "Before": lambda t, u: _cmp(t, u) < 0,
-    "After": lambda t, u: _cmp(t, u) > 0,
-    "Equal": lambda t, u: _cmp(t, u) == 0,
-    "Compare": lambda t, u: _cmp(t, u),
-    "IsZero": lambda t: t.sec == ZERO_TIME_UNIX and t.nsec == 0,
-    "Round": lambda t, d: _round_time(t, _dur_arg(d)),
-    "Truncate": lambda t, d: _truncate_time(t, _dur_arg(d)),
+_TIME_METHODS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
+    "Format": (("string",), lambda t, layout: t.format(layout)),
+    "String": ((), lambda t: t.go_string()),
+    "Unix": ((), lambda t: TypedInt(t.sec, "int64")),
+    "UnixMilli": ((), lambda t: TypedInt(t.unix_nano() // MILLISECOND, "int64")),
+    "UnixMicro": ((), lambda t: TypedInt(t.unix_nano() // MICROSECOND, "int64")),
+    "UnixNano": ((), lambda t: TypedInt(t.unix_nano(), "int64")),
+    "Year": ((), lambda t: t.date()[0]),
+    "Month": ((), lambda t: GoMonth(t.date()[1])),
+    "Day": ((), lambda t: t.date()[2]),
+    "Hour": ((), lambda t: t.clock()[0]),
+    "Minute": ((), lambda t: t.clock()[1]),
+    "Second": ((), lambda t: t.clock()[2]),
+    "Nanosecond": ((), lambda t: t.nsec),
+    "YearDay": ((), lambda t: t.yday()),
+    "Weekday": ((), lambda t: GoWeekday(t.weekday())),
+    "UTC": ((), lambda t: GoTime(t.sec, t.nsec, UTC, t.mono)),
+    "Local": ((), lambda t: GoTime(t.sec, t.nsec, local(), t.mono)),
+    "Location": ((), lambda t: _LocationValue(t.loc)),
+    "Add": (("any",), lambda t, d: t.add(_dur_arg(d))),
+    "AddDate": (("int", "int", "int"), lambda t, y, m, d: _add_date(t, y, m, d)),
+    "Sub": (("any",), lambda t, u: GoDuration(t.unix_nano() - _need_time(u).unix_nano())),
+    "Before": (("any",), lambda t, u: _cmp(t, u) < 0),
+    "After": (("any",), lambda t, u: _cmp(t, u) > 0),
+    "Equal": (("any",), lambda t, u: _cmp(t, u) == 0),
+    "Compare": (("any",), lambda t, u: _cmp(t, u)),
+    "IsZero": ((), lambda t: t.sec == ZERO_TIME_UNIX and t.nsec == 0),
+    "Round": (("any",), lambda t, d: _round_time(t, _dur_arg(d))),
+    "Truncate": (("any",), lambda t, d: _truncate_time(t, _dur_arg(d))),
 }
+
+
+class _LocationValue(GoObject):
+    """A ``*time.Location`` in a template: it prints its name."""
+
+    __slots__ = ("loc",)
+
+    def __init__(self, loc: GoLocation) -> None:
+        self.loc = loc
+
+    def go_type_name(self) -> str:
+        return "*time.Location"
+
+    def go_string(self) -> str:
+        return self.loc.name
 
 
 def _truncate_time(t: GoTime, d: int) -> GoTime:
@@ -798,9 +823,7 @@ class TimeParseError(ValueError):
     pass
 
 
-def _parse_error(
-    layout: str, value: str, layout_elem: str, value_elem: str, message: str = ""
-) -> TimeParseError:
+def _parse_error(layout: str, value: str, layout_elem: str, value_elem: str, message: str = "") -> TimeParseError:
     if message:
         return TimeParseError(f"parsing time {go_quote(value)}{message}")
     return TimeParseError(

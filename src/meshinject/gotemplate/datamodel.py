@@ -1171,7 +1171,9 @@ class ProtoMessage(GoObject):
         data = self.data
         if isinstance(m, Oneof):
             hit = m.which(data) if data is not None else None
-            value: Any = NIL_INTERFACE if hit is None else OneofCase(self.mtype, hit[0], hit[0].kind.wrap(hit[1]))
+            value: Any = (
+                NIL_INTERFACE if hit is None else OneofCase(self.mtype, hit[0], hit[0].kind.wrap(hit[1]))
+            )
         elif m.oneof is not None:
             hit = m.oneof.which(data) if data is not None else None
             value = m.kind.wrap(hit[1] if hit is not None and hit[0] is m else None)

@@ -68,23 +68,31 @@ def review(
     uid = str(request.get("uid") or "")
     obj = request.get("object")
     if not isinstance(obj, Mapping):
-        return ReviewOutcome(_deny(admission_review, uid, "request.object is missing or not an object"), None, "error")
+        return ReviewOutcome(
+            _deny(admission_review, uid, "request.object is missing or not an object"), None, "error"
+        )
     kind = obj.get("kind")
     if kind not in (None, "", "Pod"):
         return ReviewOutcome(
-            _deny(admission_review, uid, f"request.object is a {kind}; this webhook only injects Pods"), None, "error"
+            _deny(admission_review, uid, f"request.object is a {kind}; this webhook only injects Pods"),
+            None,
+            "error",
         )
     pod: dict[str, Any] = copy.deepcopy(dict(obj))
     meta = pod.setdefault("metadata", {})
     if not isinstance(meta, dict):
-        return ReviewOutcome(_deny(admission_review, uid, "request.object.metadata must be an object"), None, "error")
+        return ReviewOutcome(
+            _deny(admission_review, uid, "request.object.metadata must be an object"), None, "error"
+        )
     meta.pop("managedFields", None)  # large and irrelevant to injection: keep it out of the patch work
     namespace = meta.get("namespace") or str(request.get("namespace") or "")
     if not meta.get("namespace") and namespace:
         meta["namespace"] = namespace
     spec = pod.get("spec")
     if not isinstance(spec, dict):
-        return ReviewOutcome(_deny(admission_review, uid, "request.object.spec must be an object"), None, "error")
+        return ReviewOutcome(
+            _deny(admission_review, uid, "request.object.spec must be an object"), None, "error"
+        )
     decision = decide(
         pod,
         namespace=namespace,
@@ -107,7 +115,9 @@ def review(
         mesh=config.mesh,
         type_meta=type_meta,
         deploy_meta=deploy_meta,
-        native_sidecars=native_sidecars_enabled(config.native_sidecars, facts.nodes, spec.get("nodeName", "")),
+        native_sidecars=native_sidecars_enabled(
+            config.native_sidecars, facts.nodes, spec.get("nodeName", "")
+        ),
         namespace=ns_object,
         proxy_envs=parse_inject_path(path),
         default_templates=config.default_templates,
@@ -118,15 +128,17 @@ def review(
         result = inject_pod(params)
     except InjectionError as err:
         return ReviewOutcome(_deny(admission_review, uid, f"injection failed: {err}"), decision, "error")
-    except Exception as err:  # noqa: BLE001 - a bug must deny this pod, never crash the server
+    except Exception as err:
         return ReviewOutcome(
             _deny(admission_review, uid, f"internal error while injecting: {type(err).__name__}: {err}"),
             decision,
             "error",
         )
     # The patch is relative to the object the apiserver sent (without the namespace we filled in).
-    patch = result.patch if obj.get("metadata", {}).get("namespace") or not namespace else jsonpatch.pod_patch(
-        _with_namespace(obj, namespace), result.pod
+    patch = (
+        result.patch
+        if obj.get("metadata", {}).get("namespace") or not namespace
+        else jsonpatch.pod_patch(_with_namespace(obj, namespace), result.pod)
     )
     body = {
         "allowed": True,

@@ -17,8 +17,7 @@ from typing import Any
 
 import yaml
 
-from meshinject.gotemplate import ParseError, Template
-from meshinject.gotemplate import gojson
+from meshinject.gotemplate import ParseError, Template, gojson
 
 from .templatefuncs import injection_funcs
 
@@ -62,9 +61,7 @@ class InjectorConfig:
         """A copy with some fields changed (revision, native_sidecars, ...), validated."""
         new = replace(self, **changes)
         if new.native_sidecars not in NATIVE_SIDECAR_MODES:
-            raise ConfigError(
-                f"native sidecars mode {new.native_sidecars!r} is not one of auto, true, false"
-            )
+            raise ConfigError(f"native sidecars mode {new.native_sidecars!r} is not one of auto, true, false")
         return new
 
 
@@ -187,7 +184,9 @@ def load_directory(directory: Path) -> InjectorConfig:
     config_path = _first_existing(directory, ("config", "config.yaml"))
     values_path = _first_existing(directory, ("values", "values.json", "values.yaml"))
     if config_path is None:
-        raise ConfigError(f"{directory}: no `config` or `config.yaml` (the data.config of the injector ConfigMap)")
+        raise ConfigError(
+            f"{directory}: no `config` or `config.yaml` (the data.config of the injector ConfigMap)"
+        )
     mesh_path = _first_existing(directory, ("mesh", "mesh.yaml", "meshConfig"))
     proxy_defaults_path = _first_existing(directory, ("default-proxy-config.json",))
     default_proxy = json.loads(_read(proxy_defaults_path)) if proxy_defaults_path else None

@@ -84,8 +84,9 @@ def decide(
     if spec.get("hostNetwork"):
         return Decision(False, "pod uses host networking (spec.hostNetwork: true)", "host-network")
     if namespace in set(ignored_namespaces):
-        return Decision(False, f"namespace {namespace!r} is a system namespace the injector ignores",
-                        "ignored-namespace")
+        return Decision(
+            False, f"namespace {namespace!r} is a system namespace the injector ignores", "ignored-namespace"
+        )
     labels: Mapping[str, str] = meta.get("labels") or {}
     annotations: Mapping[str, str] = meta.get("annotations") or {}
     source = ""
@@ -109,7 +110,11 @@ def decide(
     if policy == "enabled":
         return Decision(True, "injection policy is enabled and nothing on the pod opts out", "policy-enabled")
     if policy == "disabled":
-        return Decision(False, f"injection policy is disabled and the pod does not set {INJECT_KEY}=true",
-                        "policy-disabled")
-    return Decision(False, f"injection policy {policy!r} is invalid (must be enabled or disabled)",
-                    "policy-invalid")
+        return Decision(
+            False,
+            f"injection policy is disabled and the pod does not set {INJECT_KEY}=true",
+            "policy-disabled",
+        )
+    return Decision(
+        False, f"injection policy {policy!r} is invalid (must be enabled or disabled)", "policy-invalid"
+    )

@@ -19,7 +19,7 @@ import yaml
 
 from meshinject.gotemplate import ExecError, gojson
 
-from . import jsonpatch, prometheus, probes
+from . import jsonpatch, probes, prometheus
 from .config import InjectorConfig
 from .model import sidecar_template_data
 from .quantity import QuantityError, canonicalize_resources
@@ -44,7 +44,6 @@ OVERRIDES_ANNOTATION = "proxy.istio.io/overrides"
 TEMPLATES_ANNOTATION = "inject.istio.io/templates"
 NATIVE_SIDECAR_ANNOTATION = "sidecar.istio.io/nativeSidecar"
 NETWORK_LABEL = "topology.istio.io/network"
-
 
 
 class InjectionError(Exception):
@@ -336,16 +335,21 @@ def run_templates(params: InjectionParams) -> tuple[dict[str, Any], dict[str, An
 
 
 def reapply_overwritten_containers(
-    final: dict[str, Any], original: dict[str, Any], template_pod: dict[str, Any], proxy_config: Mapping[str, Any]
+    final: dict[str, Any],
+    original: dict[str, Any],
+    template_pod: dict[str, Any],
+    proxy_config: Mapping[str, Any],
 ) -> dict[str, Any]:
     """A container the user declared with an injected name (istio-proxy, istio-init) wins field by field."""
     annotations = (original.get("metadata") or {}).get("annotations") or {}
-    existing = _parse_overrides(annotations[OVERRIDES_ANNOTATION]) if OVERRIDES_ANNOTATION in annotations else {}
+    existing = (
+        _parse_overrides(annotations[OVERRIDES_ANNOTATION]) if OVERRIDES_ANNOTATION in annotations else {}
+    )
     status = injection_status(original)
     already = STATUS_ANNOTATION in annotations
     previously = {
-        "containers": [n for n in (status or {}).get("containers") or []],
-        "initContainers": [n for n in (status or {}).get("initContainers") or []],
+        "containers": list((status or {}).get("containers") or []),
+        "initContainers": list((status or {}).get("initContainers") or []),
     }
     overrides: dict[str, list[dict[str, Any]]] = {"containers": [], "initContainers": []}
     o_spec = original.get("spec") or {}
@@ -390,7 +394,9 @@ def _overrides_json(overrides: Mapping[str, list[dict[str, Any]]]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def _adjust_init_container_user(final: dict[str, Any], original: dict[str, Any], proxy_config: Mapping[str, Any]) -> None:
+def _adjust_init_container_user(
+    final: dict[str, Any], original: dict[str, Any], proxy_config: Mapping[str, Any]
+) -> None:
     user = find_sidecar(original)
     if user is None:
         return
@@ -406,9 +412,10 @@ def _adjust_init_container_user(final: dict[str, Any], original: dict[str, Any],
     if init is None:
         return
     annotations = (final.get("metadata") or {}).get("annotations") or {}
-    tproxy = proxy_config.get("interceptionMode") == "TPROXY" or annotations.get(
-        "sidecar.istio.io/interceptionMode"
-    ) == "TPROXY"
+    tproxy = (
+        proxy_config.get("interceptionMode") == "TPROXY"
+        or annotations.get("sidecar.istio.io/interceptionMode") == "TPROXY"
+    )
     if tproxy and run_as_user is not None:
         sidecar = find_sidecar(final)
         if sidecar is not None:
@@ -465,7 +472,7 @@ def _reorder(pod: dict[str, Any], params: InjectionParams) -> None:
             mesh_default = overlay_proxy_config(mesh_default, parse_proxy_config_annotation(pod_annotation))
         except ProxyConfigError as err:
             raise InjectionError(str(err)) from None
-    values_proxy = ((params.config.values.get("global") or {}).get("proxy") or {})
+    values_proxy = (params.config.values.get("global") or {}).get("proxy") or {}
     hold = bool(mesh_default.get("holdApplicationUntilProxyStarts")) or bool(
         values_proxy.get("holdApplicationUntilProxyStarts")
     )

@@ -20,7 +20,7 @@ from . import kubetypes
 from .config import InjectorConfig
 from .decide import decide
 from .injector import InjectionError, InjectionParams, inject_pod
-from .resolve import ProxyConfigError, deploy_meta_from_pod, kube_inject_mesh, native_sidecars_enabled
+from .resolve import deploy_meta_from_pod, kube_inject_mesh, native_sidecars_enabled
 
 WORKLOAD_KINDS = frozenset(
     {
@@ -93,7 +93,9 @@ class KubeInjectSettings:
     nodes: Sequence[Mapping[str, str]] | None = None
 
 
-def _pod_locations(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str], dict[str, str]]:
+def _pod_locations(
+    obj: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str], dict[str, str]]:
     """(pod metadata, pod spec, type meta, deployment meta) for a workload object; raises KeyError-like errors."""
     kind = obj.get("kind", "")
     meta = obj.get("metadata") or {}
@@ -144,8 +146,12 @@ def inject_object(
     pod = {"metadata": copy.deepcopy(pod_meta), "spec": copy.deepcopy(pod_spec)}
     config = settings.config
     mesh = kube_inject_mesh(config.mesh, pod_meta)
-    decision = decide(pod, namespace=pod_meta.get("namespace") or "", policy="enabled",
-                      ignored_namespaces=config.ignored_namespaces)
+    decision = decide(
+        pod,
+        namespace=pod_meta.get("namespace") or "",
+        policy="enabled",
+        ignored_namespaces=config.ignored_namespaces,
+    )
     if not decision.inject:
         warn(f"===> Skipping injection because {described} has sidecar injection disabled\n")
         return obj, False, decision.reason
@@ -158,7 +164,9 @@ def inject_object(
         mesh=mesh,
         type_meta=type_meta,
         deploy_meta=deploy_meta,
-        native_sidecars=native_sidecars_enabled(config.native_sidecars, settings.nodes, pod_spec.get("nodeName", "")),
+        native_sidecars=native_sidecars_enabled(
+            config.native_sidecars, settings.nodes, pod_spec.get("nodeName", "")
+        ),
         default_templates=("sidecar",),
     )
     result = inject_pod(params)
@@ -169,9 +177,7 @@ def inject_object(
     return obj, True, decision.reason
 
 
-def kube_inject(
-    text: str, settings: KubeInjectSettings, *, keep_going: bool = True
-) -> list[DocumentResult]:
+def kube_inject(text: str, settings: KubeInjectSettings, *, keep_going: bool = True) -> list[DocumentResult]:
     """Inject every document of a YAML stream. A failing document keeps its original text and carries its error."""
     results: list[DocumentResult] = []
     for index, raw in enumerate(split_documents(text)):
@@ -188,7 +194,11 @@ def kube_inject(
         kind = obj.get("kind", "") if isinstance(obj, dict) else ""
         name = ((obj.get("metadata") or {}).get("name") or "") if isinstance(obj, dict) else ""
         if not isinstance(obj, dict) or kind not in WORKLOAD_KINDS:
-            reason = f"kind {kind!r} is not a workload; passed through unchanged" if kind else "not a Kubernetes object"
+            reason = (
+                f"kind {kind!r} is not a workload; passed through unchanged"
+                if kind
+                else "not a Kubernetes object"
+            )
             results.append(DocumentResult(index, kind, name, raw, reason=reason))
             continue
         warnings: list[str] = []
@@ -199,13 +209,24 @@ def kube_inject(
             out = goyaml.marshal(kubetypes.normalize(injected_obj))
         except (InjectionError, ValueError) as err:
             error = DocumentError(str(err), index=index, kind=kind, name=name)
-            results.append(DocumentResult(index, kind, name, raw, error=error, warnings=warnings, original=original))
+            results.append(
+                DocumentResult(index, kind, name, raw, error=error, warnings=warnings, original=original)
+            )
             if not keep_going:
                 break
             continue
         results.append(
-            DocumentResult(index, kind, name, out, injected=injected, warnings=warnings, reason=reason,
-                           original=original, result=injected_obj)
+            DocumentResult(
+                index,
+                kind,
+                name,
+                out,
+                injected=injected,
+                warnings=warnings,
+                reason=reason,
+                original=original,
+                result=injected_obj,
+            )
         )
     return results
 

@@ -166,11 +166,7 @@ def _encode_http_get(action: Mapping[str, Any]) -> str:
         parts.append('"scheme":' + go_json_string(action["scheme"]))
     if action.get("httpHeaders"):
         headers = ",".join(
-            '{"name":'
-            + go_json_string(h.get("name", ""))
-            + ',"value":'
-            + go_json_string(h.get("value", ""))
-            + "}"
+            '{"name":' + go_json_string(h.get("name", "")) + ',"value":' + go_json_string(h.get("value", "")) + "}"
             for h in action["httpHeaders"]
         )
         parts.append('"httpHeaders":[' + headers + "]")
@@ -539,7 +535,5 @@ def apply_rewrite(pod: dict[str, Any], rewrite_default: bool, status_port: int) 
         return
     probers = dump_app_probers(pod, status_port)
     if probers:
-        sidecar["env"] = merge_or_append_probers(
-            SIDECAR_STATUS_ANNOTATION in annotations, sidecar.get("env"), probers
-        )
+        sidecar["env"] = merge_or_append_probers(SIDECAR_STATUS_ANNOTATION in annotations, sidecar.get("env"), probers)
     rewrite_probes(pod, annotations, status_port)

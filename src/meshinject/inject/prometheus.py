@@ -162,8 +162,7 @@ def marshal_scrape_configuration(config: Mapping[str, Any]) -> str:
     targets = config.get("targets") or []
     if targets:
         text += ',"targets":[' + ",".join(
-            '{"port":' + go_json_string(t["port"]) + ',"path":' + go_json_string(t["path"]) + "}"
-            for t in targets
+            '{"port":' + go_json_string(t["port"]) + ',"path":' + go_json_string(t["path"]) + "}" for t in targets
         )
         text += "]"
     return text + "}"
@@ -175,14 +174,11 @@ def _check_port(port: str, target_port: str, what: str, subject: str) -> None:
         raise PrometheusMergeError(f"invalid prometheus {what}: invalid {subject}port {go_quote(port)}")
     canonical = str(number)
     if canonical == target_port:
-        raise PrometheusMergeError(
-            f"invalid prometheus {what}: {subject}port {port} conflicts with agent port"
-        )
+        raise PrometheusMergeError(f"invalid prometheus {what}: {subject}port {port} conflicts with agent port")
     reason = _ISTIO_RESERVED_PORTS.get(canonical)
     if reason is not None:
         raise PrometheusMergeError(
-            f"invalid prometheus {what}: {subject}port {port} is reserved for Istio ({reason}) "
-            "and cannot be scraped"
+            f"invalid prometheus {what}: {subject}port {port} is reserved for Istio ({reason}) and cannot be scraped"
         )
 
 

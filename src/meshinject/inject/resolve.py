@@ -5,6 +5,7 @@ Pure functions shared by the webhook path, the offline path and the operator com
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -66,7 +67,9 @@ def parse_proxy_config_annotation(text: str) -> dict[str, Any]:
     try:
         value = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as err:
-        raise ProxyConfigError(f"annotation {PROXY_CONFIG_ANNOTATION} is not valid YAML or JSON: {err}") from None
+        raise ProxyConfigError(
+            f"annotation {PROXY_CONFIG_ANNOTATION} is not valid YAML or JSON: {err}"
+        ) from None
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -100,10 +103,9 @@ def webhook_proxy_config(config: InjectorConfig, pod: Mapping[str, Any]) -> dict
     result = overlay_proxy_config(config.default_proxy_config, config.mesh.get("defaultConfig") or {})
     annotation = ((pod.get("metadata") or {}).get("annotations") or {}).get(PROXY_CONFIG_ANNOTATION)
     if annotation is not None:
-        try:
+        # A malformed annotation is ignored here, as Istio does; annotation validation rejects the pod later.
+        with contextlib.suppress(ProxyConfigError):
             result = overlay_proxy_config(result, parse_proxy_config_annotation(annotation))
-        except ProxyConfigError:
-            pass  # Ignored here, as Istio does; annotation validation rejects the pod afterwards.
     return result
 
 
@@ -199,5 +201,3 @@ def _range_max(text: str) -> int | None:
         if start.isdigit() and end.isdigit():
             return int(end)
     return None
-
-

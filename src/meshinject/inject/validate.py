@@ -41,6 +41,8 @@ __all__ = [
     "go_json_string",
     "go_quote",
     "go_trim_space",
+    "parse_go_bool",
+    "parse_ports",
     "validate_annotations",
 ]
 
@@ -278,13 +280,9 @@ def _parse_ipv6(whole: str) -> bool:
             raise _addr_error(whole, "each colon-separated field must have at least one digit", s)
         if off < len(s) and s[off] == ".":
             if ellipsis < 0 and i != 12:
-                raise _addr_error(
-                    whole, "embedded IPv4 address must replace the final 2 fields of the address", s
-                )
+                raise _addr_error(whole, "embedded IPv4 address must replace the final 2 fields of the address", s)
             if i + 4 > 16:
-                raise _addr_error(
-                    whole, "too many hex fields to fit an embedded IPv4 at the end of the address", s
-                )
+                raise _addr_error(whole, "too many hex fields to fit an embedded IPv4 at the end of the address", s)
             _parse_ipv4_fields(whole, s)
             s = ""
             i += 4
@@ -889,9 +887,7 @@ _MESSAGES: Final[dict[str, tuple[_Field, ...]]] = {
     _PC + "ProxyHeaders.XForwardedHost": (_f("enabled", "bool_value"),),
     _PC + "ProxyHeaders.XForwardedPort": (_f("enabled", "bool_value"),),
     _PC + "ProxyHeaders.EnvoyDebugHeaders": (_f("disabled", "bool_value"),),
-    _PC + "ProxyHeaders.MetadataExchangeHeaders": (
-        _f("mode", "enum", _PC + "ProxyHeaders.MetadataExchangeMode"),
-    ),
+    _PC + "ProxyHeaders.MetadataExchangeHeaders": (_f("mode", "enum", _PC + "ProxyHeaders.MetadataExchangeMode"),),
     _PC + "ProxyHeaders.SetCurrentClientCertDetails": tuple(
         _f(n, "bool_value") for n in ("subject", "cert", "chain", "dns", "uri")
     ),
@@ -1059,15 +1055,11 @@ def _kind_of(value: Any) -> str:
 def _decode_field(field: _Field, value: Any) -> Any:
     if field.label == "repeated":
         if not isinstance(value, list):
-            raise _GoError(
-                f"json: cannot unmarshal {_kind_of(value)} into Go value of type []json.RawMessage"
-            )
+            raise _GoError(f"json: cannot unmarshal {_kind_of(value)} into Go value of type []json.RawMessage")
         return [_decode_singular(field, v) for v in value]
     if field.label == "map":
         if not isinstance(value, dict):
-            raise _GoError(
-                f"json: cannot unmarshal {_kind_of(value)} into Go value of type map[string]json.RawMessage"
-            )
+            raise _GoError(f"json: cannot unmarshal {_kind_of(value)} into Go value of type map[string]json.RawMessage")
         return {k: _decode_singular(field, v) for k, v in value.items()}
     return _decode_singular(field, value)
 
@@ -1080,9 +1072,7 @@ def _decode_message(type_name: str, value: Any, base: dict[str, Any] | None = No
     if value is None:
         return out
     if not isinstance(value, dict):
-        raise _GoError(
-            f"json: cannot unmarshal {_kind_of(value)} into Go value of type map[string]json.RawMessage"
-        )
+        raise _GoError(f"json: cannot unmarshal {_kind_of(value)} into Go value of type map[string]json.RawMessage")
     fields = _MESSAGES[type_name]
     for field in fields:
         present = False
@@ -1216,28 +1206,21 @@ def _validate_tls(settings: dict[str, Any]) -> list[str]:
             )
         elif split[0] == "":
             errors.append(
-                f"invalid configmap:// credentialName: invalid resource name {go_quote(credential)}. "
-                "Expected namespace"
+                f"invalid configmap:// credentialName: invalid resource name {go_quote(credential)}. Expected namespace"
             )
         elif split[1] == "":
             errors.append(
-                f"invalid configmap:// credentialName: invalid resource name {go_quote(credential)}. "
-                "Expected name"
+                f"invalid configmap:// credentialName: invalid resource name {go_quote(credential)}. Expected name"
             )
         else:
-            errors.append(
-                'invalid configmap:// credentialName: namespace must match the configuration namespace ""'
-            )
+            errors.append('invalid configmap:// credentialName: namespace must match the configuration namespace ""')
     if settings.get("insecure_skip_verify") is True:
         if mode == _TLS_SIMPLE and (ca_certificates or credential or settings.get("subject_alt_names")):
             errors.append(
-                "cannot specify CaCertificates or CredentialName or SubjectAltNames "
-                "when InsecureSkipVerify is set true"
+                "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true"
             )
         if mode == _TLS_MUTUAL and (ca_certificates or settings.get("subject_alt_names")):
-            errors.append(
-                "cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true"
-            )
+            errors.append("cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true")
     if mode in (_TLS_SIMPLE, _TLS_MUTUAL) and credential:
         if (
             settings.get("client_certificate")
@@ -1245,9 +1228,7 @@ def _validate_tls(settings: dict[str, Any]) -> list[str]:
             or settings.get("private_key")
             or settings.get("ca_crl")
         ):
-            errors.append(
-                "cannot specify client certificates or CA certificate or CA CRL If credentialName is set"
-            )
+            errors.append("cannot specify client certificates or CA certificate or CA CRL If credentialName is set")
         return errors
     if mode == _TLS_MUTUAL:
         if not settings.get("client_certificate"):
@@ -1318,9 +1299,7 @@ def _validate_proxy_config_fields(config: dict[str, Any]) -> list[str]:
         problems = []
         if lightstep.get("address", "") == "":
             problems.append("address is required")
-        problems += _prefix(
-            "invalid lightstep address:", _validate_proxy_address(lightstep.get("address", ""))
-        )
+        problems += _prefix("invalid lightstep address:", _validate_proxy_address(lightstep.get("address", "")))
         if lightstep.get("access_token", "") == "":
             problems.append("access token is required")
         errors += _prefix("invalid lightstep config:", problems)
@@ -1346,14 +1325,10 @@ def _validate_proxy_config_fields(config: dict[str, Any]) -> list[str]:
     policy = config.get("control_plane_auth_policy", 0)
     if policy not in (0, 1):
         text = _enum_string(_MESH + "AuthenticationPolicy", policy)
-        errors.append(
-            f"invalid authentication policy: unrecognized control plane auth policy {go_quote(text)}"
-        )
+        errors.append(f"invalid authentication policy: unrecognized control plane auth policy {go_quote(text)}")
     errors += _prefix("invalid status port:", _validate_port(config.get("status_port", 0)))
     if (provider := config.get("private_key_provider")) is not None:
-        errors += _prefix(
-            "invalid private key provider configuration:", _validate_private_key_provider(provider)
-        )
+        errors += _prefix("invalid private key provider configuration:", _validate_private_key_provider(provider))
     if (settings := config.get("connection_settings")) is not None:
         problems = [
             f"{name} {requirement}"

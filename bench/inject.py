@@ -1,0 +1,68 @@
+"""Engine time per injection, JSON patch included, through the admission entry point (the webhook path).
+
+(a) the pod of the `hello` Deployment with the shared `default` bundle;
+(b) a pod whose container has 2000 env vars (the shape of Istio's own BenchmarkInjection).
+Prints a table, then as its last line a JSON object with hello_median_ms, hello_p99_ms, env2000_median_ms,
+env2000_p99_ms.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import measure, print_table, summary  # noqa: E402
+
+from meshinject.conformance.istio import object_to_pod  # noqa: E402
+from meshinject.inject.admission import ClusterFacts, review  # noqa: E402
+from meshinject.inject.config import load_directory  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = ROOT.parent / "shared" / "conformance" / "istio" / "bundles" / "default"
+
+
+def admission_review(pod: dict[str, Any], uid: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {"uid": uid, "namespace": "default", "operation": "CREATE", "object": pod},
+    }
+
+
+def main() -> None:
+    config = load_directory(BUNDLE)
+    env = yaml.load((BUNDLE / "env.yaml").read_text(), Loader=yaml.CSafeLoader)
+    facts = ClusterFacts(nodes=env["nodes"])
+    deployment = yaml.load((ROOT / "inputs" / "hello.yaml").read_text(), Loader=yaml.CSafeLoader)
+    hello = object_to_pod(deployment)
+    big = copy.deepcopy(hello)
+    big["spec"]["containers"][0]["env"] = [{"name": f"ENV_{i}", "value": f"value-{i}"} for i in range(2000)]
+
+    def run(pod: dict[str, Any]) -> None:
+        outcome = review(admission_review(pod, "uid"), config, facts=facts)
+        if outcome.result != "injected":
+            raise SystemExit(f"injection did not happen: {outcome.response}")
+
+    hello_times = measure(lambda: run(hello), warmup=20, runs=300)
+    big_times = measure(lambda: run(big), warmup=5, runs=60)
+    h_median, h_p99 = summary(hello_times)
+    b_median, b_p99 = summary(big_times)
+    print_table(
+        [("hello Deployment pod, default bundle", h_median, h_p99), ("pod with 2000 env vars", b_median, b_p99)],
+        {
+            "hello_median_ms": h_median,
+            "hello_p99_ms": h_p99,
+            "env2000_median_ms": b_median,
+            "env2000_p99_ms": b_p99,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
