@@ -129,9 +129,7 @@ def field_of(st: State, receiver: Any, name: str, has_args: bool, via_map: bool 
             raise Fail(f"{name} is not a method but has arguments")
         value = receiver.get(name, MISSING)
         if value is MISSING:
-            mk = st.missingkey
-            if mk == "error":
-                raise Fail(f'map has no entry for key "{name}"')
+            return _missing_key(st, receiver, name)
         return value
     if receiver is MISSING:
         if st.missingkey == "error":
@@ -153,8 +151,8 @@ def field_of(st: State, receiver: Any, name: str, has_args: bool, via_map: bool 
         if has_args:
             raise Fail(f"{name} is not a method but has arguments")
         value = receiver.get(name, MISSING)
-        if value is MISSING and st.missingkey == "error":
-            raise Fail(f'map has no entry for key "{name}"')
+        if value is MISSING:
+            return _missing_key(st, receiver, name)
         return value
     # A value read out of a map[string]interface{} has the static type interface {} in Go's messages.
     typ = "interface {}" if via_map else go_type_name(receiver)
@@ -162,6 +160,17 @@ def field_of(st: State, receiver: Any, name: str, has_args: bool, via_map: bool 
 
 
 # ------------------------------------------------------------------
+def _missing_key(st: State, mapping: Mapping[str, Any], name: str) -> Any:
+    """A missing map key per the missingkey option: invalid value, the element's zero value, or an error."""
+    mode = st.missingkey
+    if mode == "invalid":
+        return MISSING
+    if mode == "zero":
+        # map[string]interface{} has nil as its zero element; typed maps know theirs.
+        return getattr(mapping, "elem_zero", None)
+    raise Fail(f'map has no entry for key "{name}"')
+
+
 # Calling functions
 
 
@@ -642,9 +651,8 @@ class Compiler:
             try:
                 for name in head:
                     if type(receiver) is dict:
-                        receiver = receiver.get(name, MISSING)
-                        if receiver is MISSING and st.missingkey == "error":
-                            raise Fail(f'map has no entry for key "{name}"')
+                        value = receiver.get(name, MISSING)
+                        receiver = _missing_key(st, receiver, name) if value is MISSING else value
                         via_map = True
                         continue
                     if isinstance(receiver, GoObject):

@@ -504,7 +504,11 @@ def post_process(pod: dict[str, Any], template_pod: dict[str, Any], params: Inje
     mesh_default = params.mesh.get("defaultConfig") or {}
     status_port = int(mesh_default.get("statusPort") or 0)
     merge_flag = params.mesh.get("enablePrometheusMerge")
-    prometheus.apply_prometheus_merge(pod, merge_flag if isinstance(merge_flag, bool) else None, status_port)
+    try:
+        prometheus.apply_prometheus_merge(pod, merge_flag if isinstance(merge_flag, bool) else None, status_port)
+    except prometheus.PrometheusMergeError as err:
+        raise InjectionError(str(err)) from None
+    prometheus.apply_secure_prometheus_annotation(pod)
     values_rewrite = (params.config.values.get("sidecarInjectorWebhook") or {}).get("rewriteAppHTTPProbe")
     if find_sidecar(pod) is not None and probes.should_rewrite(meta["annotations"], bool(values_rewrite)):
         prober = probes.dump_app_probers(pod, status_port)
