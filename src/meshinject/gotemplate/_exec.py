@@ -124,7 +124,7 @@ def _located(st: State, tree: Tree, node: Node, message: str) -> ExecError:
 
 def field_of(st: State, receiver: Any, name: str, has_args: bool, via_map: bool = False) -> Any:
     """Value of ``receiver.name`` for a non-method access (Go's evalField without the method branch)."""
-    if type(receiver) is dict:
+    if type(receiver) is dict or (isinstance(receiver, Mapping) and not isinstance(receiver, GoObject)):
         if has_args:
             raise Fail(f"{name} is not a method but has arguments")
         value = receiver.get(name, MISSING)
@@ -146,13 +146,6 @@ def field_of(st: State, receiver: Any, name: str, has_args: bool, via_map: bool 
             raise Fail(f"can't evaluate field {name} in type {receiver.go_type_name()}") from None
         if has_args:
             raise Fail(f"{name} has arguments but cannot be invoked as function")
-        return value
-    if isinstance(receiver, Mapping):
-        if has_args:
-            raise Fail(f"{name} is not a method but has arguments")
-        value = receiver.get(name, MISSING)
-        if value is MISSING:
-            return _missing_key(st, receiver, name)
         return value
     # A value read out of a map[string]interface{} has the static type interface {} in Go's messages.
     typ = "interface {}" if via_map else go_type_name(receiver)

@@ -22,20 +22,7 @@ from .decide import decide
 from .injector import InjectionError, InjectionParams, inject_pod
 from .resolve import deploy_meta_from_pod, kube_inject_mesh, native_sidecars_enabled
 
-WORKLOAD_KINDS = frozenset(
-    {
-        "Pod",
-        "ReplicationController",
-        "Deployment",
-        "DaemonSet",
-        "ReplicaSet",
-        "StatefulSet",
-        "Job",
-        "CronJob",
-        "DeploymentConfig",
-        "List",
-    }
-)
+WORKLOAD_KINDS = kubetypes.WORKLOAD_KINDS
 
 
 class DocumentError(InjectionError):
