@@ -17,11 +17,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import measure, print_table, summary  # noqa: E402
+from _common import measure, print_table, summary
 
-from meshinject.conformance.istio import object_to_pod  # noqa: E402
-from meshinject.inject.admission import ClusterFacts, review  # noqa: E402
-from meshinject.inject.config import load_directory  # noqa: E402
+from meshinject.conformance.istio import object_to_pod
+from meshinject.inject.admission import ClusterFacts, review
+from meshinject.inject.config import load_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT.parent / "shared" / "conformance" / "istio" / "bundles" / "default"

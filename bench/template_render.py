@@ -12,11 +12,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import measure, print_table, summary  # noqa: E402
+from _common import measure, print_table, summary
 
-from meshinject.inject.config import load_directory  # noqa: E402
-from meshinject.inject.resolve import webhook_proxy_config  # noqa: E402
-from meshinject.inject.model import sidecar_template_data  # noqa: E402
+from meshinject.inject.config import load_directory
+from meshinject.inject.model import sidecar_template_data
+from meshinject.inject.resolve import webhook_proxy_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -39,7 +39,7 @@ def test_a_template_that_does_not_parse_names_the_template_and_line(tmp_path: Pa
 
 
 def test_missing_config_file_says_what_is_expected(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no `config` or `config.yaml`"):
+    with pytest.raises(ConfigError, match=r"no `config` or `config\.yaml`"):
         load_directory(tmp_path)
 
 

@@ -184,10 +184,7 @@ TEMPLATE_CASES: list[tuple[str, str, Any, Any, str]] = [
     ),
     (
         "wrapper_prints_text",
-        (
-            "{{.ProxyConfig.HoldApplicationUntilProxyStarts}} {{.ProxyConfig.HoldApplicationUntilProxyS"
-            "tarts.Value}}"
-        ),
+        ("{{.ProxyConfig.HoldApplicationUntilProxyStarts}} {{.ProxyConfig.HoldApplicationUntilProxyStarts.Value}}"),
         {"holdApplicationUntilProxyStarts": True},
         None,
         "value:true true",
@@ -308,10 +305,7 @@ TEMPLATE_CASES: list[tuple[str, str, Any, Any, str]] = [
     ),
     (
         "repeated_field",
-        (
-            "{{.ProxyConfig.ExtraStatTags}} {{index .ProxyConfig.ExtraStatTags 1}} {{.ProxyConfig.CaCer"
-            "tificatesPem}}"
-        ),
+        ("{{.ProxyConfig.ExtraStatTags}} {{index .ProxyConfig.ExtraStatTags 1}} {{.ProxyConfig.CaCertificatesPem}}"),
         PX,
         None,
         "[a b] b []",
@@ -805,9 +799,7 @@ def test_object_meta_has_getters() -> None:
 
 
 def test_loose_struct_reads_fields_by_guessed_json_name() -> None:
-    spec = model.POD_SPEC.new(
-        {"affinity": {"nodeAffinity": {"x": 1}}, "dnsConfig": {"nameservers": ["1.1.1.1"]}}
-    )
+    spec = model.POD_SPEC.new({"affinity": {"nodeAffinity": {"x": 1}}, "dnsConfig": {"nameservers": ["1.1.1.1"]}})
     assert spec.go_field("Affinity").go_field("NodeAffinity").go_field("X") == 1
     assert spec.go_field("DNSConfig").go_field("Nameservers") == ["1.1.1.1"]
     assert spec.go_field("Overhead").is_nil
@@ -822,9 +814,7 @@ def test_namespaced_name_prints_through_its_stringer() -> None:
 
 
 def test_sidecar_template_data_converts_value_numbers_to_float64() -> None:
-    data = model.sidecar_template_data(
-        values={"global": {"proxy": {"statusPort": 15020, "privileged": False}}}
-    )
+    data = model.sidecar_template_data(values={"global": {"proxy": {"statusPort": 15020, "privileged": False}}})
     values = data.go_field("Values")
     assert values["global"]["proxy"]["statusPort"] == 15020.0
     assert isinstance(values["global"]["proxy"]["statusPort"], float)

@@ -962,16 +962,12 @@ def test_printf_formats_bools_and_nil_like_go(fmt: str, args: tuple[Any, ...], e
 
 
 @pytest.mark.parametrize(("fmt", "args", "expected"), CONTAINER_CASES, ids=_ids(CONTAINER_CASES))
-def test_printf_formats_maps_and_slices_element_by_element(
-    fmt: str, args: tuple[Any, ...], expected: str
-) -> None:
+def test_printf_formats_maps_and_slices_element_by_element(fmt: str, args: tuple[Any, ...], expected: str) -> None:
     assert sprintf(fmt, *args) == expected
 
 
 @pytest.mark.parametrize(("fmt", "args", "expected"), OTHER_CASES, ids=_ids(OTHER_CASES))
-def test_printf_formats_sized_ints_and_complex_numbers(
-    fmt: str, args: tuple[Any, ...], expected: str
-) -> None:
+def test_printf_formats_sized_ints_and_complex_numbers(fmt: str, args: tuple[Any, ...], expected: str) -> None:
     assert sprintf(fmt, *args) == expected
 
 
@@ -991,9 +987,7 @@ def test_printf_writes_go_error_notes_for_bad_formats(fmt: str, args: tuple[Any,
 
 
 @pytest.mark.parametrize(("fmt", "args", "expected"), INDEX_AND_STAR_CASES, ids=_ids(INDEX_AND_STAR_CASES))
-def test_printf_honours_argument_indexes_and_star_widths(
-    fmt: str, args: tuple[Any, ...], expected: str
-) -> None:
+def test_printf_honours_argument_indexes_and_star_widths(fmt: str, args: tuple[Any, ...], expected: str) -> None:
     assert sprintf(fmt, *args) == expected
 
 
@@ -1080,9 +1074,7 @@ class _Float32(float):
         (_Float32(1e-7), "1e-07", "0.0000001000"),
     ],
 )
-def test_float32_values_print_with_32_bit_shortest_digits(
-    value: float, expected_v: str, expected_f: str
-) -> None:
+def test_float32_values_print_with_32_bit_shortest_digits(value: float, expected_v: str, expected_f: str) -> None:
     assert sprintf("%v", value) == expected_v
     assert sprintf("%.10f", value) == expected_f
     assert sprintf("%T", value) == "float32"
@@ -1115,10 +1107,7 @@ def test_typed_slices_print_their_go_type() -> None:
 def test_typed_maps_print_their_go_type() -> None:
     m = _Map({"b": "1", "a": "<2>"}, "map[string]string")
     nil = _Map({}, "map[string]string", is_nil=True)
-    assert (
-        sprintf("%v|%T|%#v", m, m, m)
-        == 'map[a:<2> b:1]|map[string]string|map[string]string{"a":"<2>", "b":"1"}'
-    )
+    assert sprintf("%v|%T|%#v", m, m, m) == 'map[a:<2> b:1]|map[string]string|map[string]string{"a":"<2>", "b":"1"}'
     assert sprintf("%v|%#v", nil, nil) == "map[]|map[string]string(nil)"
 
 
@@ -1144,10 +1133,7 @@ class _Plain(GoObject):
 def test_stringer_objects_print_through_string_for_string_verbs() -> None:
     s = _Stringer()
     # Go calls String() for %v %s %q %x %X and keeps the flags; other verbs print the value itself.
-    assert (
-        sprintf("%v|%s|%q|%x|%7s|%-7v|", s, s, s, s, s, s)
-        == '<6666>|<6666>|"<6666>"|3c363636363e| <6666>|<6666> |'
-    )
+    assert sprintf("%v|%s|%q|%x|%7s|%-7v|", s, s, s, s, s, s) == '<6666>|<6666>|"<6666>"|3c363636363e| <6666>|<6666> |'
     assert sprintf("%d", s) == "&{6666}"
     assert sprintf("%T", s) == "*main.S"
     assert sprint(s, [s], {"k": s}) == "<6666> [<6666>] map[k:<6666>]"

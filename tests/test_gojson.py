@@ -488,10 +488,7 @@ def test_nil_typed_maps_and_slices_marshal_as_null() -> None:
         "nilMap": _Map({}, "map[string]string", is_nil=True),
         "map": _Map({"b": "1", "a": "<2>"}, "map[string]string"),
     }
-    assert (
-        marshal(value)
-        == '{"emptySlice":[],"map":{"a":"\\u003c2\\u003e","b":"1"},"nilMap":null,"nilSlice":null}'
-    )
+    assert marshal(value) == '{"emptySlice":[],"map":{"a":"\\u003c2\\u003e","b":"1"},"nilMap":null,"nilSlice":null}'
     assert marshal_indent(value["nilSlice"], "", "  ") == "null"
 
 

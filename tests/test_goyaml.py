@@ -117,12 +117,7 @@ MARSHAL_CASES: list[tuple[str, Any, str]] = [
             "oN",
             "1:60",
         ],
-        (
-            "- tRUE\n- nan\n- inf\n- 1e\n"
-            "- 3.14e\n- 0x\n- 1e400\n"
-            "- .5e999\n- ._1\n- <<\n- =\n"
-            "- +\n- .\n- oN\n- 1:60\n"
-        ),
+        ("- tRUE\n- nan\n- inf\n- 1e\n- 3.14e\n- 0x\n- 1e400\n- .5e999\n- ._1\n- <<\n- =\n- +\n- .\n- oN\n- 1:60\n"),
     ),
     (
         "special_floats_and_base60_quoted",
@@ -154,12 +149,7 @@ MARSHAL_CASES: list[tuple[str, Any, str]] = [
             "2001-12-14 21:59:43.10 -5",
             "2001-001-1",
         ],
-        (
-            "- 2001-02-29\n- 2001-1-1T24:2:3Z\n"
-            "- 2001-1-1T1:2:3+25:00\n"
-            "- 2001-12-14 21:59:43.10 -5\n"
-            "- 2001-001-1\n"
-        ),
+        ("- 2001-02-29\n- 2001-1-1T24:2:3Z\n- 2001-1-1T1:2:3+25:00\n- 2001-12-14 21:59:43.10 -5\n- 2001-001-1\n"),
     ),
     (
         "indicators_single_quoted",
@@ -334,10 +324,7 @@ MARSHAL_CASES: list[tuple[str, Any, str]] = [
     (
         "fold_double_quoted_keeps_double_space",
         {"k": "\taaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa  bb  cc"},
-        (
-            'k: "\\taaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n'
-            '  \\ bb  cc"\n'
-        ),
+        ('k: "\\taaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n  \\ bb  cc"\n'),
     ),
     (
         "fold_keeps_runs_of_spaces",
@@ -594,11 +581,7 @@ UNMARSHAL_CASES: list[tuple[str, str, Any]] = [
     ),
     (
         "explicit_tags",
-        (
-            'a: !!str 12\nb: !!int "12"\n'
-            "c: !!float 3\nd: !!binary aGVsbG8=\n"
-            "e: !custom val\nf: !!timestamp 2001-01-01\n"
-        ),
+        ('a: !!str 12\nb: !!int "12"\nc: !!float 3\nd: !!binary aGVsbG8=\ne: !custom val\nf: !!timestamp 2001-01-01\n'),
         {"a": "12", "b": 12.0, "c": 3.0, "d": "hello", "e": "val", "f": "2001-01-01"},
     ),
     ("first_document_only", "a: 1\n---\nb: 2\n", {"a": 1.0}),
@@ -646,10 +629,7 @@ UNMARSHAL_ERRORS: list[tuple[str, str, str]] = [
     (
         "uint64_key",
         "18446744073709551615: a\n",
-        (
-            "error converting YAML to JSON: Unsupported map key of type: uint64, key: 0xffffffffffffffff, v"
-            'alue: "a"'
-        ),
+        ('error converting YAML to JSON: Unsupported map key of type: uint64, key: 0xffffffffffffffff, value: "a"'),
     ),
     (
         "syntax_error",
@@ -677,34 +657,26 @@ def _core(message: str) -> str:
     return m.group()
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [c[1:] for c in MARSHAL_CASES], ids=[c[0] for c in MARSHAL_CASES]
-)
+@pytest.mark.parametrize(("value", "expected"), [c[1:] for c in MARSHAL_CASES], ids=[c[0] for c in MARSHAL_CASES])
 def test_marshal_matches_go_output(value: Any, expected: str) -> None:
     assert marshal(value) == expected
 
 
-@pytest.mark.parametrize(
-    ("value", "message"), [c[1:] for c in MARSHAL_ERRORS], ids=[c[0] for c in MARSHAL_ERRORS]
-)
+@pytest.mark.parametrize(("value", "message"), [c[1:] for c in MARSHAL_ERRORS], ids=[c[0] for c in MARSHAL_ERRORS])
 def test_marshal_fails_where_go_fails(value: Any, message: str) -> None:
     with pytest.raises(GoYAMLError) as info:
         marshal(value)
     assert _core(message) in str(info.value)
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"), [c[1:] for c in UNMARSHAL_CASES], ids=[c[0] for c in UNMARSHAL_CASES]
-)
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in UNMARSHAL_CASES], ids=[c[0] for c in UNMARSHAL_CASES])
 def test_unmarshal_matches_go_result(text: str, expected: Any) -> None:
     result = unmarshal(text)
     assert result == expected
     assert _types(result) == _types(expected)
 
 
-@pytest.mark.parametrize(
-    ("text", "message"), [c[1:] for c in UNMARSHAL_ERRORS], ids=[c[0] for c in UNMARSHAL_ERRORS]
-)
+@pytest.mark.parametrize(("text", "message"), [c[1:] for c in UNMARSHAL_ERRORS], ids=[c[0] for c in UNMARSHAL_ERRORS])
 def test_unmarshal_fails_where_go_fails(text: str, message: str) -> None:
     with pytest.raises(GoYAMLError) as info:
         unmarshal(text)
@@ -772,10 +744,7 @@ class _Duration(GoObject):
 
 
 def test_marshal_uses_go_json_of_objects_and_accepts_tuples_and_int_keys() -> None:
-    assert (
-        marshal({"d": _Duration(), "t": ("a", 1), 3: "x"})
-        == '"3": x\nd:\n  nanos: 0\n  seconds: 5\nt:\n- a\n- 1\n'
-    )
+    assert marshal({"d": _Duration(), "t": ("a", 1), 3: "x"}) == '"3": x\nd:\n  nanos: 0\n  seconds: 5\nt:\n- a\n- 1\n'
 
 
 def test_marshal_rejects_values_json_cannot_encode() -> None:

@@ -130,10 +130,7 @@ def test_dumps_patch_is_compact_json() -> None:
         {"op": "add", "path": "/a~1b", "value": {"x": [1, True, None]}},
         {"op": "remove", "path": "/c"},
     ]
-    assert (
-        dumps_patch(ops)
-        == b'[{"op":"add","path":"/a~1b","value":{"x":[1,true,null]}},{"op":"remove","path":"/c"}]'
-    )
+    assert dumps_patch(ops) == b'[{"op":"add","path":"/a~1b","value":{"x":[1,true,null]}},{"op":"remove","path":"/c"}]'
 
 
 def _big_pod(env_count: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -147,9 +144,7 @@ def _big_pod(env_count: int) -> tuple[dict[str, Any], dict[str, Any]]:
     }
     # The injected pod is a fresh object tree, as strategic merge returns it.
     modified = copy.deepcopy(original)
-    modified["metadata"]["annotations"].update(
-        {"b": "changed", "sidecar.istio.io/status": '{"initContainers":[]}'}
-    )
+    modified["metadata"]["annotations"].update({"b": "changed", "sidecar.istio.io/status": '{"initContainers":[]}'})
     del modified["metadata"]["annotations"]["c"]
     modified["metadata"]["labels"]["security.istio.io/tlsMode"] = "istio"
     sidecar_env = [{"name": f"ISTIO_META_{i}", "value": f"v{i}"} for i in range(20)]
@@ -276,9 +271,7 @@ _pods = st.builds(
         st.sampled_from(["sidecar.istio.io/status", "a/b", "x~y", "prometheus.io/port"]), st.text(max_size=3)
     ),
     st.lists(
-        st.builds(
-            lambda n: {"name": n, "emptyDir": {}}, st.sampled_from(["data", "istio-envoy", "istio-data"])
-        ),
+        st.builds(lambda n: {"name": n, "emptyDir": {}}, st.sampled_from(["data", "istio-envoy", "istio-data"])),
         unique_by=lambda v: v["name"],
         max_size=3,
     ),

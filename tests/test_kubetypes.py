@@ -176,11 +176,7 @@ def test_proxy_override_annotation_is_container_json_of_the_user_containers() ->
 
 @pytest.mark.parametrize(
     "case",
-    [
-        c
-        for c in CASES
-        if "overrides" in (CONFORMANCE / c["expected"]).read_text() and "openshift" not in c["input"]
-    ],
+    [c for c in CASES if "overrides" in (CONFORMANCE / c["expected"]).read_text() and "openshift" not in c["input"]],
     ids=_case_id,
 )
 def test_every_recorded_override_is_container_json_of_the_input_container(case: dict[str, Any]) -> None:
@@ -290,9 +286,7 @@ def test_update_strategies_and_deploymentconfig_strategy_resources_are_written()
 def test_nil_and_empty_containers_are_written_as_go_does() -> None:
     assert normalize({"kind": "Pod", "spec": {}})["spec"] == {"containers": None}
     assert normalize({"kind": "Pod", "spec": {"containers": []}})["spec"] == {"containers": []}
-    assert normalize({"kind": "Pod", "spec": {"containers": None, "volumes": []}})["spec"] == {
-        "containers": None
-    }
+    assert normalize({"kind": "Pod", "spec": {"containers": None, "volumes": []}})["spec"] == {"containers": None}
 
 
 def test_pointer_fields_keep_zero_values_and_omitempty_fields_drop_them() -> None:
@@ -413,17 +407,13 @@ def test_list_writes_meta_and_normalises_only_workload_items() -> None:
 
 
 def test_cronjob_job_template_and_pvc_templates_are_typed() -> None:
-    cron = normalize(
-        {"kind": "CronJob", "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {}}}}}
-    )
+    cron = normalize({"kind": "CronJob", "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {}}}}})
     assert cron["spec"] == {
         "schedule": "* * * * *",
         "jobTemplate": {"metadata": {}, "spec": {"template": {"metadata": {}, "spec": {"containers": None}}}},
     }
     sts = normalize({"kind": "StatefulSet", "spec": {"volumeClaimTemplates": [{"metadata": {"name": "d"}}]}})
-    assert sts["spec"]["volumeClaimTemplates"] == [
-        {"metadata": {"name": "d"}, "spec": {"resources": {}}, "status": {}}
-    ]
+    assert sts["spec"]["volumeClaimTemplates"] == [{"metadata": {"name": "d"}, "spec": {"resources": {}}, "status": {}}]
     rc = normalize({"kind": "ReplicationController", "spec": {"replicas": 1}})
     assert rc["spec"] == {"replicas": 1}  # the template is a pointer: absent stays absent
 
@@ -442,8 +432,7 @@ def test_other_kinds_are_returned_as_plain_json() -> None:
         ),
         (
             {"kind": "Pod", "spec": {"containers": [{"name": "c", "env": [{"name": "P", "value": 8080}]}]}},
-            "json: cannot unmarshal number into Go struct field EnvVar.spec.containers.env.value"
-            " of type string",
+            "json: cannot unmarshal number into Go struct field EnvVar.spec.containers.env.value of type string",
         ),
         (
             {"kind": "Pod", "spec": {"containers": [{"ports": [{"containerPort": 4294967296}]}]}},

@@ -402,9 +402,7 @@ def test_istio_sidecar_fragment_merges_like_the_goldens() -> None:
     pod = {
         "metadata": {"labels": {"app": "hello"}},
         "spec": {
-            "containers": [
-                {"name": "hello", "image": "hello:1", "ports": [{"containerPort": 80, "name": "http"}]}
-            ],
+            "containers": [{"name": "hello", "image": "hello:1", "ports": [{"containerPort": 80, "name": "http"}]}],
             "volumes": [{"name": "data", "hostPath": {"path": "/mnt/disks/ssd0"}}],
         },
     }
@@ -455,9 +453,7 @@ def test_result_shares_no_objects_with_inputs() -> None:
 
 def test_generic_merge_with_a_custom_schema() -> None:
     item = Schema("Item")
-    schema = Schema(
-        "Doc", {"items": FieldMeta(item, "merge", "id"), "tags": FieldMeta(Schema("untyped"), "merge")}
-    )
+    schema = Schema("Doc", {"items": FieldMeta(item, "merge", "id"), "tags": FieldMeta(Schema("untyped"), "merge")})
     original = {"items": [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}], "tags": ["x"], "plain": [1, 2]}
     patch = {"items": [{"id": 2, "v": "B"}], "tags": ["y"], "plain": [3]}
     assert strategic_merge(original, patch, schema) == {
@@ -506,9 +502,7 @@ _pods = st.builds(
 
 @settings(max_examples=200, derandomize=True)
 @given(_pods, _pods)
-def test_merge_keeps_every_container_once_and_patch_values_win(
-    original: dict[str, Any], patch: dict[str, Any]
-) -> None:
+def test_merge_keeps_every_container_once_and_patch_values_win(original: dict[str, Any], patch: dict[str, Any]) -> None:
     merged = merge_pod(original, patch)
     names = [c["name"] for c in merged["spec"]["containers"]]
     expected_names = {c["name"] for c in original["spec"]["containers"]} | {

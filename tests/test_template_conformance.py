@@ -84,9 +84,7 @@ def test_sprig_suite_has_no_failures_outside_the_waivers(sprig_report: Report) -
 
 @needs_vectors
 def test_every_waiver_names_an_existing_case_and_gives_a_reason() -> None:
-    ids = {case.id for case in load_cases(GO_CASES).cases} | {
-        case.id for case in load_cases(SPRIG_CASES).cases
-    }
+    ids = {case.id for case in load_cases(GO_CASES).cases} | {case.id for case in load_cases(SPRIG_CASES).cases}
     waivers = load_waivers(WAIVERS)
     assert sorted(set(waivers) - ids) == []
     assert all(waiver.reason for waiver in waivers.values())
@@ -129,9 +127,7 @@ def test_sprig_typed_nil_tag_is_skipped() -> None:
 def test_sprig_env_is_set_for_the_run_and_restored_afterwards() -> None:
     name = "MESHINJECT_CONFORMANCE_PROBE"
     assert name not in os.environ
-    case = _case(
-        "sprig", template=f'{{{{env "{name}"}}}}', vars={}, env={name: "bar"}, expect="bar", needs=["env"]
-    )
+    case = _case("sprig", template=f'{{{{env "{name}"}}}}', vars={}, env={name: "bar"}, expect="bar", needs=["env"])
     assert run_case(case).status == "passed"
     assert name not in os.environ
 
@@ -237,9 +233,7 @@ def test_sprig_expect_vars_after_compares_the_mutated_vars() -> None:
 
 
 def test_sprig_match_checks_properties_of_random_output() -> None:
-    case = _case(
-        "sprig", template="{{randAlphaNum 7}}", vars=None, match={"runeCount": 7, "differsOnRerun": True}
-    )
+    case = _case("sprig", template="{{randAlphaNum 7}}", vars=None, match={"runeCount": 7, "differsOnRerun": True})
     assert run_case(case).status == "passed"
     wrong = _case("sprig", template="{{randAlphaNum 7}}", vars=None, match={"runeCount": 8})
     result = run_case(wrong)

@@ -36,9 +36,7 @@ OTEL_MESH: dict[str, Any] = {
 
 
 def _render(template: str, **data: Any) -> str:
-    return (
-        Template("inject", funcs=tf.MESH_FUNCS).parse(template).execute(model.sidecar_template_data(**data))
-    )
+    return Template("inject", funcs=tf.MESH_FUNCS).parse(template).execute(model.sidecar_template_data(**data))
 
 
 # -- isset / annotation / valueOrDefault ---------------------------------------------------------------------
@@ -74,8 +72,7 @@ def test_annotation_default_enum_prints_its_name_in_a_template() -> None:
 
 def test_annotation_default_from_a_missing_value_prints_nil() -> None:
     out = _render(
-        '{{ annotation .ObjectMeta "sidecar.istio.io/capNetBindService" '
-        ".Values.global.proxy.capNetBindService }}",
+        '{{ annotation .ObjectMeta "sidecar.istio.io/capNetBindService" .Values.global.proxy.capNetBindService }}',
         values={"global": {"proxy": {}}},
     )
     assert out == "<nil>"

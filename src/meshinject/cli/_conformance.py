@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from meshinject.conformance.istio import CaseResult, load_suite, load_waivers, run_case
+from meshinject.conformance.istio import (
+    CaseResult,
+    ServerTransport,
+    load_suite,
+    load_waivers,
+    local_transport,
+    run_case,
+)
 from meshinject.inject.config import ConfigError
 
 DEFAULT_WAIVERS = Path("tests/istio_waivers.yaml")
@@ -22,6 +29,8 @@ def conformance(
     waivers: Path | None = None,
     verbose: bool = False,
     out: TextIO | None = None,
+    via_server: str | None = None,
+    server_ca: Path | None = None,
 ) -> int:
     stream = out if out is not None else sys.stdout
     if level not in ("semantic", "byte"):
@@ -33,11 +42,20 @@ def conformance(
         print(f"error: {err}", file=stream)
         return 2
     waived = load_waivers(waivers if waivers is not None else DEFAULT_WAIVERS)
+    server: ServerTransport | None = None
+    if via_server is not None:
+        try:
+            server = ServerTransport(via_server, ca_file=server_ca)
+        except ConfigError as err:
+            print(f"error: {err}", file=stream)
+            return 2
+        print(f"webhook path via {via_server}", file=stream)
+    transport_for = server.transport_for if server is not None else local_transport
     results: list[CaseResult] = []
     for case in suite.cases:
         if only and only not in str(case.get("id")):
             continue
-        result = run_case(suite, case, level=level)
+        result = run_case(suite, case, level=level, transport_for=transport_for)
         result.waived = waived.get(result.id)
         results.append(result)
         if not result.passed:
@@ -49,6 +67,8 @@ def conformance(
                 print("  " + result.detail.replace("\n", "\n  "), file=stream)
         elif verbose:
             print(f"ok   {result.id}", file=stream)
+    if server is not None:
+        server.close()
     passed = sum(r.passed for r in results)
     failed = len(results) - passed
     byte_checked = [r for r in results if r.byte_equal is not None]

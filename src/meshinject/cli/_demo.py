@@ -1,45 +1,83 @@
-"""``meshinject demo``: show the engine at work on the built-in example, no cluster needed."""
+"""``meshinject demo``: the injector at work on the built-in configuration, no cluster needed.
+
+It injects every manifest in ``examples/`` offline (what ``meshinject inject`` does), shows what each workload
+got and why, prints one injected manifest in full, and then (when the webhook server is available) starts the
+server on localhost and sends it real AdmissionReviews.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import yaml
 from rich.console import Console
+from rich.table import Table
 
-from meshinject.inject.config import ConfigError, load_directory
-from meshinject.inject.model import sidecar_template_data
-from meshinject.inject.resolve import webhook_proxy_config
+from meshinject.inject.config import builtin_config
+from meshinject.inject.kubeinject import DocumentResult, KubeInjectSettings, kube_inject
 
-HELLO = Path("inputs/hello.yaml")
+EXAMPLES = Path("examples")
+SHOWCASE = "deployment.yaml"
 
 
-def render_default_sidecar(shared: Path) -> str:
-    """Render the ``sidecar`` template of the shared ``default`` bundle for the pod of inputs/hello.yaml."""
-    config = load_directory(shared / "conformance" / "istio" / "bundles" / "default")
-    deployment = yaml.load(HELLO.read_text(), Loader=yaml.CSafeLoader)
-    template = deployment["spec"]["template"]
-    pod = {"metadata": template.get("metadata") or {}, "spec": template.get("spec") or {}}
-    data = sidecar_template_data(
-        pod=pod,
-        type_meta={"kind": deployment["kind"], "apiVersion": deployment["apiVersion"]},
-        deploy_meta={"name": deployment["metadata"]["name"], "namespace": ""},
-        proxy_config=webhook_proxy_config(config, pod),
-        mesh_config=config.mesh,
-        values=config.values,
-        revision=config.revision,
-        native_sidecars=True,
-    )
-    return config.templates["sidecar"].execute(data)
+def _pod_specs(obj: Any) -> list[dict[str, Any]]:
+    """The pod specs inside a workload object (several for a List)."""
+    if not isinstance(obj, dict):
+        return []
+    if obj.get("kind") == "List":
+        return [spec for item in obj.get("items") or [] for spec in _pod_specs(item)]
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "Pod":
+        return [spec]
+    if obj.get("kind") == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return [(spec.get("template") or {}).get("spec") or {}]
+
+
+def _names(spec: dict[str, Any], key: str) -> list[str]:
+    return [str(c.get("name")) for c in spec.get(key) or []]
+
+
+def _added(result: DocumentResult) -> str:
+    before = [n for s in _pod_specs(result.original) for k in ("initContainers", "containers") for n in _names(s, k)]
+    after = [n for s in _pod_specs(result.result) for k in ("initContainers", "containers") for n in _names(s, k)]
+    added = [n for n in after if n not in before]
+    return ", ".join(dict.fromkeys(added)) or "-"
 
 
 def run_demo(shared: Path) -> int:
-    console = Console()
+    # Wide enough for the table when the output is a pipe or a CI log, not a terminal.
+    console = Console(width=160) if not Console().is_terminal else Console()
+    config = builtin_config()
+    settings = KubeInjectSettings(config=config)
+    table = Table(title="meshinject inject -f examples/*.yaml (built-in configuration)")
+    for column in ("file", "kind", "name", "result", "containers added", "why"):
+        table.add_column(column)
+    failed = 0
+    showcase = ""
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        for result in kube_inject(path.read_text(), settings):
+            if result.error is not None:
+                failed += 1
+                outcome, why = "[red]error[/red]", str(result.error)
+            elif result.injected:
+                outcome, why = "[green]injected[/green]", result.reason
+            elif result.result is None:
+                outcome, why = "passed through", result.reason
+            else:
+                outcome, why = "[yellow]not injected[/yellow]", result.reason
+            added = _added(result) if result.result is not None else "-"
+            table.add_row(path.name, result.kind, result.name, outcome, added, why)
+            if path.name == SHOWCASE and result.injected and not showcase:
+                showcase = result.text
+    console.print(table)
+    if showcase:
+        console.rule(f"examples/{SHOWCASE}, injected")
+        console.print(showcase, markup=False, highlight=False)
+    code = 1 if failed else 0
     try:
-        rendered = render_default_sidecar(shared)
-    except (ConfigError, OSError) as err:
-        console.print(f"[red]error:[/red] {err}")
-        return 1
-    console.rule("sidecar template of bundle 'default' rendered for inputs/hello.yaml")
-    console.print(rendered, markup=False, highlight=False)
-    return 0
+        from ._demo_server import run_demo_server
+    except ImportError:
+        return code
+    console.rule("the admission webhook on localhost")
+    return max(code, run_demo_server(shared, EXAMPLES))

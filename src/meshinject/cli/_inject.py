@@ -7,7 +7,6 @@ unchanged), 2 the command could not run (unreadable input, unusable configuratio
 
 from __future__ import annotations
 
-import copy
 import difflib
 import json
 import re
@@ -164,8 +163,8 @@ def _prepare(source: Source) -> DocumentResult | None:
 
 def _peek(raw: str) -> tuple[str, str]:
     try:
-        obj = yaml.load(raw, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError:
+        obj = goyaml.load_preserving_types(raw)
+    except (yaml.YAMLError, goyaml.GoYAMLError):
         return "", ""
     if not isinstance(obj, dict):
         return "", ""
@@ -186,23 +185,22 @@ def _renumber(result: DocumentResult, index: int) -> DocumentResult:
     return result
 
 
-def _run_engine(
-    run: Callable[[str], list[DocumentResult]], text: str, is_json: bool
-) -> list[DocumentResult]:
+def _run_engine(run: Callable[[str], list[DocumentResult]], text: str, is_json: bool) -> list[DocumentResult]:
     """The engine's results; an unexpected exception fails only the document that raised it."""
     try:
         return run(text)
-    except Exception:  # noqa: BLE001 - isolate the document that triggers an engine bug, below
+    except Exception:  # isolate the document that triggers an engine bug, below
         pass
     results: list[DocumentResult] = []
     for index, raw in enumerate([text] if is_json else split_documents(text)):
         try:
             results.extend(_renumber(r, index) for r in run(raw))
-        except Exception as err:  # noqa: BLE001 - reported per document, the run goes on
+        except Exception as err:  # reported per document, the run goes on
             kind, name = _peek(raw)
             message = f"internal error: {type(err).__name__}: {err} (this is a bug in meshinject; please report it)"
-            results.append(DocumentResult(index, kind, name, raw, error=DocumentError(message, index=index,
-                                                                                      kind=kind, name=name)))
+            results.append(
+                DocumentResult(index, kind, name, raw, error=DocumentError(message, index=index, kind=kind, name=name))
+            )
     return results
 
 
@@ -246,7 +244,11 @@ def _check_templates(source: Source) -> None:
             name=result.name,
         )
         source.results[i] = DocumentResult(
-            result.index, result.kind, result.name, _raw(source, result.index), error=error,
+            result.index,
+            result.kind,
+            result.name,
+            _raw(source, result.index),
+            error=error,
             original=result.original,
         )
 
@@ -258,10 +260,6 @@ def _raw(source: Source, index: int) -> str:
 # -- output -------------------------------------------------------------------------------------------------
 
 
-def _where(source: Source, result: DocumentResult) -> str:
-    return f"{source.name}: "
-
-
 def _error_text(source: Source, result: DocumentResult) -> str:
     message = str(result.error)
     start = source.first_lines[result.index] if 0 <= result.index < len(source.first_lines) else 0
@@ -269,7 +267,7 @@ def _error_text(source: Source, result: DocumentResult) -> str:
     def located(m: re.Match[str]) -> str:
         return f"in {source.name}, line {int(m.group(1)) + start}, column {m.group(2)}"
 
-    return _where(source, result) + _YAML_LOCATION.sub(located, message)
+    return f"{source.name}: " + _YAML_LOCATION.sub(located, message)
 
 
 def _is_workload(result: DocumentResult) -> bool:
@@ -282,8 +280,8 @@ def _object_of(source: Source, result: DocumentResult) -> Any:
         return kubetypes.normalize(result.result)
     text = _raw(source, result.index) if result.error is not None else result.text
     try:
-        value = yaml.load(text, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError as err:
+        value = goyaml.load_preserving_types(text)
+    except (yaml.YAMLError, goyaml.GoYAMLError) as err:
         raise ValueError(f"not valid YAML: {err}") from None
     return kubetypes.normalize(value) if isinstance(value, dict) else value
 
@@ -306,64 +304,87 @@ def _dump_json(value: Any) -> str:
     return json.dumps(value, indent=4, ensure_ascii=False, default=str) + "\n"
 
 
-def _render(sources: Sequence[Source], output_format: str, diff: bool, messages: Messages, after: str) -> str:
-    if diff:
-        chunks: list[str] = []
-        for source in sources:
-            for result in source.results:
-                if not _is_workload(result) or result.original is None:
-                    continue
-                before_text, after_text = _before_after(source, result, output_format)
-                label = f"{source.name} document {result.index} ({result.kind} {result.name})"
-                chunks.extend(
-                    difflib.unified_diff(
-                        before_text.splitlines(keepends=True),
-                        after_text.splitlines(keepends=True),
-                        fromfile=f"{label} original",
-                        tofile=f"{label} {after}",
-                    )
-                )
-        return "".join(chunks)
-    if output_format == "yaml":
-        return "".join(
-            join_documents([DocumentResult(r.index, r.kind, r.name, _yaml_text(s, r))]) for s in sources
-            for r in s.results
-        )
-    if output_format == "json":
-        objects = []
-        for source in sources:
-            for result in source.results:
-                try:
-                    objects.append(_object_of(source, result))
-                except ValueError as err:
-                    messages.error(
-                        f"{source.name}: document {result.index} cannot be written as JSON ({err}); "
-                        "it is left out of the output"
-                    )
-        if len(objects) == 1:
-            return _dump_json(objects[0])
-        return _dump_json({"apiVersion": "v1", "kind": "List", "items": objects})
-    entries = []
+def _render_diff(sources: Sequence[Source], output_format: str, after: str) -> str:
+    chunks: list[str] = []
     for source in sources:
         for result in source.results:
-            if result.kind not in WORKLOAD_KINDS:
+            if not (_is_workload(result) and result.injected) or result.original is None:
                 continue
-            entry: dict[str, Any] = {
-                "file": source.name,
-                "document": result.index,
-                "kind": result.kind,
-                "name": result.name,
-                "changed": result.injected,
-            }
-            if result.error is not None:
-                entry["error"] = str(result.error)
-                entry["patch"] = []
-            else:
-                # Relative to the document itself, so `kubectl patch --type=json -p` applies it as is.
-                ops = jsonpatch.json_diff(kubetypes.normalize(result.original), kubetypes.normalize(result.result))
-                entry["patch"] = json.loads(jsonpatch.dumps_patch(ops))
-            entries.append(entry)
+            before_text, after_text = _before_after(source, result, output_format)
+            what = f"{result.kind} {result.name}" if result.name else result.kind
+            label = f"{source.name} document {result.index} ({what})"
+            chunks.extend(
+                difflib.unified_diff(
+                    before_text.splitlines(keepends=True),
+                    after_text.splitlines(keepends=True),
+                    fromfile=f"{label} original",
+                    tofile=f"{label} {after}",
+                )
+            )
+    return "".join(chunks)
+
+
+def _render_json(sources: Sequence[Source], messages: Messages) -> str:
+    objects = []
+    for source in sources:
+        for result in source.results:
+            try:
+                objects.append(_object_of(source, result))
+            except ValueError as err:
+                messages.error(
+                    f"{source.name}: document {result.index} cannot be written as JSON ({err}); "
+                    "it is left out of the output"
+                )
+    # The shape follows the input, not the failures: one document gives one object, several a List.
+    if sum(len(s.results) for s in sources) == 1 and len(objects) == 1:
+        return _dump_json(objects[0])
+    return _dump_json({"apiVersion": "v1", "kind": "List", "items": objects})
+
+
+def _patch_entries(source: Source, result: DocumentResult) -> list[dict[str, Any]]:
+    """One entry per workload of a document (each workload item of a List has its own)."""
+    head: dict[str, Any] = {"file": source.name, "document": result.index}
+    if result.error is not None:
+        return [{**head, "kind": result.kind, "name": result.name, "error": str(result.error), "patch": []}]
+    before = kubetypes.normalize(result.original)
+    after = kubetypes.normalize(result.result)
+    pairs: list[tuple[dict[str, Any], Any, Any]] = []
+    if result.kind == "List":
+        for i, (old, new) in enumerate(zip(before.get("items") or [], after.get("items") or [], strict=False)):
+            if isinstance(old, dict) and old.get("kind") in WORKLOAD_KINDS:
+                pairs.append(({"item": i}, old, new))
+    else:
+        pairs.append(({}, before, after))
+    entries = []
+    for where, old, new in pairs:
+        # Relative to the workload object itself, so `kubectl patch --type=json -p` applies it as is.
+        ops = json.loads(jsonpatch.dumps_patch(jsonpatch.json_diff(old, new)))
+        name = (old.get("metadata") or {}).get("name") or ""
+        entries.append({**head, **where, "kind": old.get("kind"), "name": name, "changed": bool(ops), "patch": ops})
+    return entries
+
+
+def _render_patch(sources: Sequence[Source]) -> str:
+    entries = [
+        entry
+        for source in sources
+        for result in source.results
+        if result.kind in WORKLOAD_KINDS
+        for entry in _patch_entries(source, result)
+    ]
     return json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
+
+
+def _render(sources: Sequence[Source], output_format: str, diff: bool, messages: Messages, after: str) -> str:
+    if diff:
+        return _render_diff(sources, output_format, after)
+    if output_format == "json":
+        return _render_json(sources, messages)
+    if output_format == "patch":
+        return _render_patch(sources)
+    return "".join(
+        join_documents([DocumentResult(r.index, r.kind, r.name, _yaml_text(s, r))]) for s in sources for r in s.results
+    )
 
 
 def _write(text: str, output: Path | None, stdout: TextIO | None) -> None:
@@ -383,11 +404,13 @@ def _report(sources: Sequence[Source], messages: Messages, verb: str) -> int:
     for source in sources:
         for result in source.results:
             for warning in result.warnings:
-                messages.warning(f"{_where(source, result)}document {result.index} ({result.kind} "
-                                 f"{result.name!r}): {warning.strip().removeprefix('===> ')}")
+                messages.warning(
+                    f"{source.name}: document {result.index} ({result.kind} "
+                    f"{result.name!r}): {warning.strip().removeprefix('===> ')}"
+                )
             if result.error is not None:
                 failed += 1
-                messages.error(_error_text(source, result) + "\n  (the document is written out unchanged)")
+                messages.error(_error_text(source, result).rstrip() + "\n  (the document is written out unchanged)")
             elif result.kind not in WORKLOAD_KINDS:
                 passed += 1
             elif result.injected:
@@ -437,9 +460,7 @@ def _check_format(output_format: str, diff: bool) -> None:
         raise UsageError("--diff shows YAML or JSON documents; it cannot be combined with -o patch")
 
 
-def _process(
-    sources: list[Source], run: Callable[[str], list[DocumentResult]], *, check_templates: bool
-) -> None:
+def _process(sources: list[Source], run: Callable[[str], list[DocumentResult]], *, check_templates: bool) -> None:
     for source in sources:
         whole = _prepare(source)
         if whole is not None:
@@ -471,8 +492,7 @@ def run_inject(
     try:
         _check_format(output_format, diff)
         sources = read_sources(files, stdin)
-        config, nodes = _load_config(config_dir, from_cluster, revision, istio_namespace, kubeconfig, context,
-                                     messages)
+        config, nodes = _load_config(config_dir, from_cluster, revision, istio_namespace, kubeconfig, context, messages)
         if native_sidecars is not None:
             config = config.with_flags(native_sidecars=native_sidecars)
         settings = KubeInjectSettings(config=config, revision=revision or "", nodes=nodes)
@@ -507,8 +527,3 @@ def run_uninject(
         messages.error(str(err))
         return EXIT_USAGE
     return _report(sources, messages, "uninjected")
-
-
-def copy_result(result: DocumentResult) -> DocumentResult:
-    """A deep copy of a result (callers that post-process results keep the originals intact)."""
-    return copy.deepcopy(result)

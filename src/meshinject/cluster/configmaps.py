@@ -137,9 +137,7 @@ def load_cluster_config(
     warnings = []
     mesh = _read_configmap(client, mesh_name, namespace)
     if mesh is None:
-        warnings.append(
-            f"ConfigMap {namespace}/{mesh_name} not found: using meshinject's built-in mesh configuration"
-        )
+        warnings.append(f"ConfigMap {namespace}/{mesh_name} not found: using meshinject's built-in mesh configuration")
     config = from_configmap_data(injector, mesh, source=f"ConfigMap {namespace}/{injector_name}")
     if revision:
         config = config.with_flags(revision=revision)

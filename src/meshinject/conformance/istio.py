@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import copy
 import difflib
+import http.client
 import json
+import ssl
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -109,14 +112,10 @@ def run_kube_inject(suite: Suite, case: Mapping[str, Any], level: str) -> tuple[
     expected_error = case.get("expectedError")
     if expected_error:
         if not errors:
-            return PathResult(
-                "kube-inject", False, f"expected an error containing {expected_error!r}, got none"
-            ), None
+            return PathResult("kube-inject", False, f"expected an error containing {expected_error!r}, got none"), None
         message = str(errors[0]).lower()
         ok = expected_error.lower() in message
-        return PathResult(
-            "kube-inject", ok, "" if ok else f"error {message!r} lacks {expected_error!r}"
-        ), None
+        return PathResult("kube-inject", ok, "" if ok else f"error {message!r} lacks {expected_error!r}"), None
     if errors:
         return PathResult("kube-inject", False, f"unexpected error: {errors[0]}"), None
     expected_log = case.get("expectedLog")
@@ -266,6 +265,79 @@ def local_transport(config: InjectorConfig, facts: ClusterFacts, path: str) -> T
     return send
 
 
+class ServerTransport:
+    """``--via-server``: POST every AdmissionReview over HTTPS to a running ``meshinject serve``.
+
+    The server must serve the suite's bundles (``meshinject serve --conformance-bundles SUITE/bundles``): a case
+    of bundle ``B`` goes to ``/bundles/B/inject<injectionPath>``, so one server answers every case with that
+    case's configuration, nodes and namespaces. One keep-alive connection is reused for all requests.
+    """
+
+    def __init__(self, url: str, *, ca_file: Path | None = None, timeout: float = 30.0) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("https", "http") or not parsed.hostname:
+            raise ConfigError(f"--via-server {url!r}: expected https://HOST:PORT")
+        self.scheme = parsed.scheme
+        self.host = parsed.hostname
+        self.port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        self.prefix = parsed.path.rstrip("/")
+        self.timeout = timeout
+        self._context: ssl.SSLContext | None = None
+        if parsed.scheme == "https":
+            if ca_file is not None:
+                self._context = ssl.create_default_context(cafile=str(ca_file))
+            else:
+                # A harness against a server on this machine with a throw-away certificate.
+                self._context = ssl._create_unverified_context()
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            if self._context is not None:
+                self._conn = http.client.HTTPSConnection(
+                    self.host, self.port, timeout=self.timeout, context=self._context
+                )
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        return self._conn
+
+    def post(self, path: str, admission_review: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(admission_review).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.request("POST", self.prefix + path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (ConnectionError, http.client.HTTPException) as err:
+                self.close()
+                if attempt == 2:
+                    raise RuntimeError(f"webhook server {self.host}:{self.port}: {err}") from None
+                continue
+            if response.status != 200:
+                raise RuntimeError(
+                    f"webhook server answered HTTP {response.status}: {data.decode(errors='replace').strip()}"
+                )
+            answer: dict[str, Any] = json.loads(data)
+            return answer
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def transport_for(self, config: InjectorConfig, facts: ClusterFacts, path: str) -> Transport:
+        """A transport to the bundle ``config`` was loaded from (its directory name; facts live in the server)."""
+        bundle = Path(config.source).name
+
+        def send(admission_review: dict[str, Any]) -> dict[str, Any]:
+            return self.post(f"/bundles/{urllib.parse.quote(bundle)}{path or '/inject'}", admission_review)
+
+        return send
+
+
 def run_webhook(
     suite: Suite,
     case: Mapping[str, Any],
@@ -301,9 +373,7 @@ def run_webhook(
         if response.get("uid") != uid:
             return PathResult("webhook", False, f"part {i}: response uid {response.get('uid')!r} != {uid!r}")
         if not response.get("allowed"):
-            return PathResult(
-                "webhook", False, f"part {i}: denied: {(response.get('status') or {}).get('message')}"
-            )
+            return PathResult("webhook", False, f"part {i}: denied: {(response.get('status') or {}).get('message')}")
         got = pod
         if response.get("patch"):
             ops = json.loads(base64.b64decode(response["patch"]))
@@ -315,8 +385,7 @@ def run_webhook(
             return PathResult(
                 "webhook",
                 False,
-                f"part {i}:\n"
-                + _diff(goyaml.marshal(want_n), goyaml.marshal(got_n), "expected", "meshinject"),
+                f"part {i}:\n" + _diff(goyaml.marshal(want_n), goyaml.marshal(got_n), "expected", "meshinject"),
             )
     return PathResult("webhook", True)
 

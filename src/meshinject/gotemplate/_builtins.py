@@ -90,9 +90,7 @@ def eq(arg1: Any, *args: Any) -> bool:
             elif k1 == "uint" and k2 == "int":
                 truth = arg >= 0 and arg1 == arg
             elif _valid(arg1) and _valid(arg):
-                raise FuncError(
-                    f"incompatible types for comparison: {go_type_name(arg1)} and {go_type_name(arg)}"
-                )
+                raise FuncError(f"incompatible types for comparison: {go_type_name(arg1)} and {go_type_name(arg)}")
         elif k1 == "invalid":
             a_nil, b_nil = _is_nil(arg1), _is_nil(arg)
             if a_nil or b_nil:
@@ -355,11 +353,7 @@ def type_mismatch(value: Any, typ: str) -> str | None:
         "map": isinstance(value, Mapping),
     }.get(typ)
     if ok is None:
-        ok = (
-            isinstance(value, int) and not isinstance(value, bool)
-            if typ.startswith(("int", "uint"))
-            else True
-        )
+        ok = isinstance(value, int) and not isinstance(value, bool) if typ.startswith(("int", "uint")) else True
     return None if ok else f"value has type {go_type_name(value)}; should be {typ}"
 
 

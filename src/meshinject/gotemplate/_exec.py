@@ -455,9 +455,7 @@ class Compiler:
             try:
                 fn(sub, new_dot)
             except RecursionError:
-                raise _located(
-                    st, tree, node, f"exceeded maximum template depth ({MAX_EXEC_DEPTH})"
-                ) from None
+                raise _located(st, tree, node, f"exceeded maximum template depth ({MAX_EXEC_DEPTH})") from None
 
         return run_template
 
@@ -696,9 +694,7 @@ class Compiler:
             n_params = len(sig.params)
             if sig.variadic is not None:
                 if n_in < n_params:
-                    raise Fail(
-                        f"wrong number of args for {name}: want at least {n_params} got {len(arg_nodes)}"
-                    )
+                    raise Fail(f"wrong number of args for {name}: want at least {n_params} got {len(arg_nodes)}")
             elif n_in != n_params:
                 raise Fail(f"wrong number of args for {name}: want {n_params} got {n_in}")
         values: list[Any] = []

@@ -346,9 +346,7 @@ class Lexer:
             self._next()
             num_spaces += 1
         # A space followed by "-}}" is a trim marker, not a space token.
-        if _has_right_trim_marker(self.input, self.pos - 1) and self.input.startswith(
-            self.right, self.pos + 1
-        ):
+        if _has_right_trim_marker(self.input, self.pos - 1) and self.input.startswith(self.right, self.pos + 1):
             self._backup()
             if num_spaces == 1:
                 return self._lex_right_delim

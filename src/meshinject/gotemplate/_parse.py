@@ -202,9 +202,7 @@ class BranchNode(Node):
 
     keyword: str
 
-    def __init__(
-        self, pos: int, line: int, pipe: PipeNode, lst: ListNode, else_list: ListNode | None
-    ) -> None:
+    def __init__(self, pos: int, line: int, pipe: PipeNode, lst: ListNode, else_list: ListNode | None) -> None:
         self.pos = pos
         self.line = line
         self.pipe = pipe
@@ -891,11 +889,7 @@ def new_number(pos: int, text: str, typ: T) -> NumberNode:
         _simplify_complex(n)
         return n
     if text.endswith("i"):
-        f = (
-            _parse_go_float(text[:-1])
-            if not _INT_RE.match(text[:-1])
-            else float(_parse_go_int(text[:-1]) or 0)
-        )
+        f = _parse_go_float(text[:-1]) if not _INT_RE.match(text[:-1]) else float(_parse_go_int(text[:-1]) or 0)
         if f is not None:
             n.is_complex = True
             n.complex128 = complex(0, f)

@@ -16,11 +16,8 @@ from meshinject.gotemplate._values import MISSING, GoObject, TypedInt
 from meshinject.gotemplate.datamodel import TypedList, TypedMap
 from meshinject.gotemplate.errors import FuncError
 from meshinject.gotemplate.funcs import go_func
-
-try:  # the real fmt port; a small local stand-in keeps this module usable without it
-    from meshinject.gotemplate.gofmt import format_value as _format_value
-except ImportError:  # pragma: no cover - depends on which modules are present
-    from meshinject.gotemplate._sprig_fallback import format_value as _format_value
+from meshinject.gotemplate.gofmt import format_value as _format_value
+from meshinject.gotemplate.gofmt import quote as _go_quote
 
 __all__ = [
     "MISSING",
@@ -213,31 +210,10 @@ def go_trim_space(s: str) -> str:
 
 # --- strconv.Quote ------------------------------------------------------------------------------------------
 
-_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
-
-def go_quote(s: str, quote: str = '"') -> str:
+def go_quote(s: str) -> str:
     """``strconv.Quote`` (``%q`` of a string)."""
-    out = [quote]
-    for c in s:
-        if c == quote or c == "\\":
-            out.append("\\" + c)
-        elif " " <= c < "\x7f":
-            out.append(c)
-        elif c in _QUOTE_ESCAPES:
-            out.append(_QUOTE_ESCAPES[c])
-        elif "\udc80" <= c <= "\udcff":  # an invalid UTF-8 byte
-            out.append(f"\\x{ord(c) - 0xDC00:02x}")
-        elif c < " " or c == "\x7f":
-            out.append(f"\\x{ord(c):02x}")
-        elif c.isprintable():
-            out.append(c)
-        elif ord(c) < 0x10000:
-            out.append(f"\\u{ord(c):04x}")
-        else:
-            out.append(f"\\U{ord(c):08x}")
-    out.append(quote)
-    return "".join(out)
+    return _go_quote(s)
 
 
 # --- Go types and kinds of template values ------------------------------------------------------------------

@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from meshinject.gotemplate._sprig_base import FuncError, GoSlice
 from meshinject.gotemplate.funcs import go_func
-
-_marshal: Callable[[Any], str]
-_marshal_indent: Callable[[Any, str, str], str]
-_unmarshal: Callable[[str], Any]
-_yaml_marshal: Callable[[Any], str]
-_yaml_unmarshal: Callable[[str], Any]
-
-try:  # the package's encoding/json port
-    from meshinject.gotemplate.gojson import marshal as _marshal
-    from meshinject.gotemplate.gojson import marshal_indent as _marshal_indent
-    from meshinject.gotemplate.gojson import unmarshal as _unmarshal
-except ImportError:  # pragma: no cover - depends on which modules are present
-    from meshinject.gotemplate._sprig_fallback import marshal as _marshal
-    from meshinject.gotemplate._sprig_fallback import marshal_indent as _marshal_indent
-    from meshinject.gotemplate._sprig_fallback import unmarshal as _unmarshal
-
-try:  # the package's sigs.k8s.io/yaml port
-    from meshinject.gotemplate.goyaml import marshal as _yaml_marshal
-    from meshinject.gotemplate.goyaml import unmarshal as _yaml_unmarshal
-except ImportError:  # pragma: no cover
-    from meshinject.gotemplate._sprig_fallback import yaml_marshal as _yaml_marshal
-    from meshinject.gotemplate._sprig_fallback import yaml_unmarshal as _yaml_unmarshal
-
-
-def _plain(value: Any) -> Any:
-    """The value for the encoders (they know typed and nil slices and maps themselves)."""
-    return value
+from meshinject.gotemplate.gojson import marshal as _marshal
+from meshinject.gotemplate.gojson import marshal_indent as _marshal_indent
+from meshinject.gotemplate.gojson import unmarshal as _unmarshal
+from meshinject.gotemplate.goyaml import marshal as _yaml_marshal
+from meshinject.gotemplate.goyaml import unmarshal as _yaml_unmarshal
 
 
 def _error_text(exc: BaseException) -> str:
@@ -42,7 +20,7 @@ def _error_text(exc: BaseException) -> str:
 
 
 def marshal_json(value: Any) -> str:
-    return _marshal(_plain(value))
+    return _marshal(value)
 
 
 # a \u003c / \u003e / \u0026 escape that is not itself an escaped backslash followed by text
@@ -75,7 +53,7 @@ def must_to_json(v: Any) -> str:
 @go_func("any")
 def to_pretty_json(v: Any) -> str:
     try:
-        return _marshal_indent(_plain(v), "", "  ")
+        return _marshal_indent(v, "", "  ")
     except Exception:
         return ""
 
@@ -83,7 +61,7 @@ def to_pretty_json(v: Any) -> str:
 @go_func("any")
 def must_to_pretty_json(v: Any) -> str:
     try:
-        return _marshal_indent(_plain(v), "", "  ")
+        return _marshal_indent(v, "", "  ")
     except FuncError:
         raise
     except Exception as exc:
@@ -150,7 +128,7 @@ def _json_kind(value: Any) -> str:
 @go_func("any")
 def to_yaml(v: Any) -> str:
     try:
-        return _yaml_marshal(_plain(v)).removesuffix("\n")
+        return _yaml_marshal(v).removesuffix("\n")
     except Exception:
         return ""
 
@@ -158,7 +136,7 @@ def to_yaml(v: Any) -> str:
 @go_func("any")
 def must_to_yaml(v: Any) -> str:
     try:
-        return _yaml_marshal(_plain(v)).removesuffix("\n")
+        return _yaml_marshal(v).removesuffix("\n")
     except FuncError:
         raise
     except Exception as exc:

@@ -273,9 +273,7 @@ def _div(a: decimal.Decimal, b: decimal.Decimal) -> decimal.Decimal:
     return q.quantize(decimal.Decimal(1).scaleb(-16), rounding=decimal.ROUND_HALF_UP, context=_CTX)
 
 
-def _decimal_op(
-    first: Any, others: tuple[Any, ...], op: Callable[[decimal.Decimal, decimal.Decimal], Any]
-) -> float:
+def _decimal_op(first: Any, others: tuple[Any, ...], op: Callable[[decimal.Decimal, decimal.Decimal], Any]) -> float:
     acc = _dec(first)
     for v in others:
         acc = op(acc, _dec(v))

@@ -368,9 +368,7 @@ class _Parser:
                 return rest
             if c.lower() in _PERL_GROUPS:
                 ranges = _PERL_GROUPS[c.lower()]
-                self._push(
-                    _Node("class", flags=self.flags, ranges=_negate(ranges) if c.isupper() else ranges)
-                )
+                self._push(_Node("class", flags=self.flags, ranges=_negate(ranges) if c.isupper() else ranges))
                 return t[2:]
         ch, rest = self._escape(t)
         self._lit(ch)
@@ -713,9 +711,7 @@ def _extract(s: str) -> tuple[str, int, str] | None:
     if brace:
         s = s[1:]
     i = 0
-    while i < len(s) and (
-        s[i] == "_" or unicodedata.category(s[i])[0] == "L" or unicodedata.category(s[i]) == "Nd"
-    ):
+    while i < len(s) and (s[i] == "_" or unicodedata.category(s[i])[0] == "L" or unicodedata.category(s[i]) == "Nd"):
         i += 1
     if i == 0:
         return None
@@ -754,11 +750,17 @@ def must_compile(expr: str) -> GoRegexp:
         raise FuncError(f"regexp: Compile({_backquote(expr)}): {exc}") from None
 
 
+def _raw_string_ok(c: str) -> bool:
+    if c < "\x80":
+        return c == "\t" or (" " <= c < "\x7f" and c != "`")
+    return c != "\ufeff" and not "\ud800" <= c <= "\udfff"
+
+
 def _backquote(s: str) -> str:
     """``strconv.Quote`` unless a raw string literal can hold the text (``quote`` in package regexp)."""
     from meshinject.gotemplate._sprig_base import go_quote
 
-    if "`" not in s and all(c == "\t" or " " <= c < "\x7f" or (c >= "\xa0" and c.isprintable()) for c in s):
+    if all(_raw_string_ok(c) for c in s):
         return f"`{s}`"
     return go_quote(s)
 

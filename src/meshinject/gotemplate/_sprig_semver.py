@@ -51,9 +51,7 @@ def _validate_metadata(m: str) -> None:
 def _segment(text: str) -> int:
     n = int(text)
     if n > _U64_MAX:
-        raise SemverError(
-            f'error parsing version segment: strconv.ParseUint: parsing "{text}": value out of range'
-        )
+        raise SemverError(f'error parsing version segment: strconv.ParseUint: parsing "{text}": value out of range')
     return n
 
 
@@ -369,9 +367,7 @@ class SemverVersion(GoObject):
                 nxt = Version(v.major, v.minor + 1, 0, "", "", "")
             else:
                 nxt = Version(v.major + 1, 0, 0, "", "", "")
-            return SemverVersion(
-                Version(nxt.major, nxt.minor, nxt.patch, "", "", prefix + str(nxt)), pointer=False
-            )
+            return SemverVersion(Version(nxt.major, nxt.minor, nxt.patch, "", "", prefix + str(nxt)), pointer=False)
 
         methods: dict[str, Callable[..., Any]] = {
             "Major": lambda: TypedInt(v.major, "uint64"),

@@ -474,14 +474,10 @@ def _next_word(s: str) -> tuple[int, str, str]:
             elif _is_alphabet(r):
                 offset += size
                 remaining = remaining[size:]
-                _, offset, remaining = run(
-                    lambda c: _is_alphabet(c) and not go_is_upper(c), r, remaining, offset
-                )
+                _, offset, remaining = run(lambda c: _is_alphabet(c) and not go_is_upper(c), r, remaining, offset)
     elif _is_alphabet(r):
         wt = _ALPHABET
-        _, offset, remaining = run(
-            lambda c: _is_alphabet(c) and not go_is_upper(c), r, remaining[size:], offset
-        )
+        _, offset, remaining = run(lambda c: _is_alphabet(c) and not go_is_upper(c), r, remaining[size:], offset)
     elif go_is_number(r):
         wt = _NUMBER
         _, offset, remaining = run(go_is_number, r, remaining[size:], offset)

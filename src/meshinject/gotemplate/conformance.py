@@ -199,9 +199,7 @@ def load_cases(path: str | Path) -> Suite:
     path = Path(path)
     with path.open(encoding="utf-8") as handle:
         document = yaml.safe_load(handle)
-    if not isinstance(document, Mapping) or not str(document.get("format", "")).startswith(
-        "gotmpl-conformance/"
-    ):
+    if not isinstance(document, Mapping) or not str(document.get("format", "")).startswith("gotmpl-conformance/"):
         raise ValueError(f"{path}: not a gotmpl-conformance file (no format: gotmpl-conformance/N)")
     title = str(document.get("suite", ""))
     kind: SuiteKind
@@ -227,9 +225,7 @@ def load_waivers(path: str | Path) -> dict[str, Waiver]:
         reason = str(entry.get("reason") or "")
         if not reason:
             raise ValueError(f"{path}: waiver {entry.get('id')!r} gives no reason")
-        waivers[str(entry["id"])] = Waiver(
-            str(entry["id"]), "skip" if action == "skip" else "accept-failure", reason
-        )
+        waivers[str(entry["id"])] = Waiver(str(entry["id"]), "skip" if action == "skip" else "accept-failure", reason)
     return waivers
 
 
@@ -280,9 +276,7 @@ def run_case(case: Case, *, strict: bool = False) -> CaseResult:
     """Run one case. ``strict`` also compares ``errorFull`` and ``outputBeforeError`` (Go's exact texts)."""
     missing = case.unsupported_tags()
     if missing:
-        return CaseResult(
-            case.id, "skipped", ", ".join(missing), template=case.template, untagged=not case.needs
-        )
+        return CaseResult(case.id, "skipped", ", ".join(missing), template=case.template, untagged=not case.needs)
     try:
         if case.suite == "go":
             result = _run_go_case(case, strict=strict)
@@ -349,9 +343,7 @@ class FixtureStruct(GoObject):
         return {name: to_plain(value) for name, value in self._fields.items()}
 
     def shallow_copy(self) -> FixtureStruct:
-        return FixtureStruct(
-            self._type, dict(self._fields), unexported=dict(self._unexported), string=self._string
-        )
+        return FixtureStruct(self._type, dict(self._fields), unexported=dict(self._unexported), string=self._string)
 
 
 class OpaqueStringer(GoObject):
@@ -992,9 +984,7 @@ def _run_sprig_case(case: Case, *, strict: bool) -> CaseResult:
     try:
         funcs = _sprig_funcs()
     except ImportError as exc:
-        return CaseResult(
-            case.id, "failed", f"Sprig function map unavailable: {exc}", _describe_expected(raw)
-        )
+        return CaseResult(case.id, "failed", f"Sprig function map unavailable: {exc}", _describe_expected(raw))
     template_factory = _go_template_factory()
     rich = bool(case.needs)
     try:

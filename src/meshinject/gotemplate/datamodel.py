@@ -887,9 +887,7 @@ class Field:
 
     __slots__ = ("go_name", "json_name", "keys", "kind", "name", "oneof")
 
-    def __init__(
-        self, name: str, kind: Kind, *, json_name: str | None = None, go_name: str | None = None
-    ) -> None:
+    def __init__(self, name: str, kind: Kind, *, json_name: str | None = None, go_name: str | None = None) -> None:
         self.name = name
         self.kind = kind
         self.json_name = json_name or json_camel_case(name)
@@ -1077,9 +1075,7 @@ def _wkt(name: str, go_type: str, fields: Sequence[Member]) -> MessageType:
     return MessageType("google.protobuf." + name, go_type, fields, json_shim=False, wkt=name)
 
 
-DURATION_TYPE: Final = _wkt(
-    "Duration", "durationpb.Duration", [Field("seconds", INT64), Field("nanos", INT32)]
-)
+DURATION_TYPE: Final = _wkt("Duration", "durationpb.Duration", [Field("seconds", INT64), Field("nanos", INT32)])
 DURATION: Final[Kind] = message_kind(DURATION_TYPE)
 
 _WRAPPER_TYPES: Final = {
@@ -1171,9 +1167,7 @@ class ProtoMessage(GoObject):
         data = self.data
         if isinstance(m, Oneof):
             hit = m.which(data) if data is not None else None
-            value: Any = (
-                NIL_INTERFACE if hit is None else OneofCase(self.mtype, hit[0], hit[0].kind.wrap(hit[1]))
-            )
+            value: Any = NIL_INTERFACE if hit is None else OneofCase(self.mtype, hit[0], hit[0].kind.wrap(hit[1]))
         elif m.oneof is not None:
             hit = m.oneof.which(data) if data is not None else None
             value = m.kind.wrap(hit[1] if hit is not None and hit[0] is m else None)
@@ -1302,9 +1296,7 @@ class ProtoMessage(GoObject):
                 parts.extend(f"{f.name}:{kind.elem.pb_text(x)}" for x in raw)
             elif isinstance(kind, _MapKind):
                 for k in sorted(raw, key=str):
-                    parts.append(
-                        f"{f.name}:{{key:{_text_string(str(k))} value:{kind.value.pb_text(raw[k])}}}"
-                    )
+                    parts.append(f"{f.name}:{{key:{_text_string(str(k))} value:{kind.value.pb_text(raw[k])}}}")
             else:
                 parts.append(f"{f.name}:{kind.pb_text(raw)}")
         return " ".join(parts)
@@ -1647,11 +1639,7 @@ def _format_plain(value: Any) -> str:
     if isinstance(value, int):
         return str(int(value))
     if isinstance(value, Mapping):
-        return (
-            "map["
-            + " ".join(f"{_format_plain(k)}:{_format_plain(value[k])}" for k in sorted(value, key=str))
-            + "]"
-        )
+        return "map[" + " ".join(f"{_format_plain(k)}:{_format_plain(value[k])}" for k in sorted(value, key=str)) + "]"
     if isinstance(value, list | tuple):
         return "[" + " ".join(_format_plain(v) for v in value) + "]"
     return str(value)

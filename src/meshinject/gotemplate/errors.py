@@ -27,9 +27,7 @@ class ParseError(TemplateError):
 class ExecError(TemplateError):
     """Executing a parsed template failed."""
 
-    def __init__(
-        self, message: str, *, name: str = "", line: int = 0, col: int = 0, output: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, name: str = "", line: int = 0, col: int = 0, output: str = "") -> None:
         super().__init__(message)
         self.name = name
         self.line = line

@@ -240,8 +240,7 @@ def go_bytes(s: str) -> bytes:
     except UnicodeEncodeError:
         # Other lone surrogates: their (invalid) three-byte UTF-8 form.
         return b"".join(
-            bytes([ord(c) - 0xDC00]) if 0xDC80 <= ord(c) <= 0xDCFF else c.encode("utf-8", "surrogatepass")
-            for c in s
+            bytes([ord(c) - 0xDC00]) if 0xDC80 <= ord(c) <= 0xDCFF else c.encode("utf-8", "surrogatepass") for c in s
         )
 
 

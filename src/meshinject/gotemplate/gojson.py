@@ -213,9 +213,7 @@ def _encode_other(v: Any, nl: str | None, indent: str) -> str:
             return "{}"
         keys = list(v) if _is_struct_fields(v) else _sorted_keys(v)
         if nl is None:
-            return (
-                "{" + ",".join([encode_basestring(_key_string(k)) + ":" + _encode(v[k]) for k in keys]) + "}"
-            )
+            return "{" + ",".join([encode_basestring(_key_string(k)) + ":" + _encode(v[k]) for k in keys]) + "}"
         inner = nl + indent
         parts = [encode_basestring(_key_string(k)) + ": " + _encode_indent(v[k], inner, indent) for k in keys]
         return "{" + inner + ("," + inner).join(parts) + nl + "}"
@@ -320,9 +318,7 @@ def unmarshal(text: str) -> Any:
     except _NumberRangeError as e:
         # Go checks the syntax of the whole input before it decodes anything.
         syntax = syntax_error(text)
-        raise FuncError(
-            syntax or f"json: cannot unmarshal number {e.literal} into Go value of type float64"
-        ) from None
+        raise FuncError(syntax or f"json: cannot unmarshal number {e.literal} into Go value of type float64") from None
     except (ValueError, RecursionError):
         syntax = syntax_error(text)
         if syntax is not None:
@@ -335,9 +331,7 @@ def unmarshal(text: str) -> Any:
     return value
 
 
-_TOKEN: Final = re.compile(
-    r'[ \t\r\n]*(?:([\[\]{},:])|("(?:[^"\\]|\\.)*")|(true|false|null)|(-?[0-9][0-9.eE+-]*))'
-)
+_TOKEN: Final = re.compile(r'[ \t\r\n]*(?:([\[\]{},:])|("(?:[^"\\]|\\.)*")|(true|false|null)|(-?[0-9][0-9.eE+-]*))')
 _LITERALS: Final = {"true": True, "false": False, "null": None}
 
 

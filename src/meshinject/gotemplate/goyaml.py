@@ -166,9 +166,7 @@ _SPECIAL_FLOATS: Final[dict[str, float]] = {
 _MAP_HINT: Final = frozenset("yYnNtTfFoO~")
 _NUM_HINT: Final = frozenset("+-0123456789")
 
-_GO_INT_RE: Final = re.compile(
-    r"([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|(0[0-7]*)|([1-9][0-9]*))\Z"
-)
+_GO_INT_RE: Final = re.compile(r"([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|(0[0-7]*)|([1-9][0-9]*))\Z")
 _YAML_FLOAT_RE: Final = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 _DOT_FLOAT_RE: Final = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?\Z")
 _BASE60_RE: Final = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
@@ -615,9 +613,7 @@ class _Emitter:
                 if isinstance(k, int) and not isinstance(k, bool):
                     k = str(int(k))
                 else:
-                    raise GoYAMLError(
-                        f"error marshaling into JSON: json: unsupported type: map[{type(k).__name__}]"
-                    )
+                    raise GoYAMLError(f"error marshaling into JSON: json: unsupported type: map[{type(k).__name__}]")
             info = _string_info(k)
             if info & _ODD or len(k) > 170:
                 _check_json_key(k)
@@ -941,8 +937,7 @@ class _GoLoaderBase(yaml.CSafeLoader):
             for child in reversed(node.value):
                 if not isinstance(child, MappingNode):
                     raise GoYAMLError(
-                        "error converting YAML to JSON: yaml: "
-                        "map merge requires map or sequence of maps as the value"
+                        "error converting YAML to JSON: yaml: map merge requires map or sequence of maps as the value"
                     )
                 data.update(self.construct_go_map_now(child))
         else:
@@ -970,9 +965,7 @@ class _GoLoaderBase(yaml.CSafeLoader):
         if isinstance(key, int):
             if _INT64_MIN <= key <= _INT64_MAX:
                 return str(key)
-            raise GoYAMLError(
-                f"error converting YAML to JSON: Unsupported map key of type: uint64, key: {key}"
-            )
+            raise GoYAMLError(f"error converting YAML to JSON: Unsupported map key of type: uint64, key: {key}")
         if isinstance(key, float):
             return _format_float32(key)
         if key is None:
@@ -987,9 +980,7 @@ def _setup_loader(cls: type[_GoLoaderBase]) -> None:
         re.compile("(?:" + "|".join(sorted(_BOOL_TRUE | _BOOL_FALSE)) + ")\\Z"),
         list("yYnNtTfFoO"),
     )
-    cls.add_implicit_resolver(
-        "tag:yaml.org,2002:null", re.compile(r"(?:~|null|Null|NULL|)\Z"), ["~", "n", "N", ""]
-    )
+    cls.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"(?:~|null|Null|NULL|)\Z"), ["~", "n", "N", ""])
     cls.add_implicit_resolver(_GONUM_TAG, re.compile(r"[-+0-9.]"), list("-+0123456789."))
     cls.add_implicit_resolver(_MERGE_TAG, re.compile(r"<<\Z"), ["<"])
     cls.add_constructor(_GONUM_TAG, cls.construct_go_number)

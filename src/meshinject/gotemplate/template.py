@@ -131,9 +131,7 @@ class Template:
     def execute(self, data: Any = None) -> str:
         """Render this template with ``data`` as the dot. Raises ExecError."""
         if self._tree is None:
-            raise ExecError(
-                f'template: {self.name}: "{self.name}" is an incomplete or empty template', name=self.name
-            )
+            raise ExecError(f'template: {self.name}: "{self.name}" is an incomplete or empty template', name=self.name)
         out: list[str] = []
         dot = MISSING if data is None else data
         state = State(self, out, [["$", dot]])
@@ -151,9 +149,7 @@ class Template:
     def execute_template(self, name: str, data: Any = None) -> str:
         t = self.lookup(name)
         if t is None:
-            raise ExecError(
-                f'template: no template "{name}" associated with template "{self.name}"', name=name
-            )
+            raise ExecError(f'template: no template "{name}" associated with template "{self.name}"', name=name)
         return t.execute(data)
 
     def __repr__(self) -> str:
@@ -164,9 +160,7 @@ _cache: dict[tuple[str, str, int], Template] = {}
 _cache_lock = threading.Lock()
 
 
-def parse(
-    text: str, *, name: str = "template", funcs: Mapping[str, Callable[..., Any]] | None = None
-) -> Template:
+def parse(text: str, *, name: str = "template", funcs: Mapping[str, Callable[..., Any]] | None = None) -> Template:
     """Parse ``text`` once and cache the result by (name, source, function map identity)."""
     key = (name, text, id(funcs))
     t = _cache.get(key)

@@ -68,9 +68,7 @@ def review(
     uid = str(request.get("uid") or "")
     obj = request.get("object")
     if not isinstance(obj, Mapping):
-        return ReviewOutcome(
-            _deny(admission_review, uid, "request.object is missing or not an object"), None, "error"
-        )
+        return ReviewOutcome(_deny(admission_review, uid, "request.object is missing or not an object"), None, "error")
     kind = obj.get("kind")
     if kind not in (None, "", "Pod"):
         return ReviewOutcome(
@@ -81,18 +79,14 @@ def review(
     pod: dict[str, Any] = copy.deepcopy(dict(obj))
     meta = pod.setdefault("metadata", {})
     if not isinstance(meta, dict):
-        return ReviewOutcome(
-            _deny(admission_review, uid, "request.object.metadata must be an object"), None, "error"
-        )
+        return ReviewOutcome(_deny(admission_review, uid, "request.object.metadata must be an object"), None, "error")
     meta.pop("managedFields", None)  # large and irrelevant to injection: keep it out of the patch work
     namespace = meta.get("namespace") or str(request.get("namespace") or "")
     if not meta.get("namespace") and namespace:
         meta["namespace"] = namespace
     spec = pod.get("spec")
     if not isinstance(spec, dict):
-        return ReviewOutcome(
-            _deny(admission_review, uid, "request.object.spec must be an object"), None, "error"
-        )
+        return ReviewOutcome(_deny(admission_review, uid, "request.object.spec must be an object"), None, "error")
     decision = decide(
         pod,
         namespace=namespace,
@@ -115,9 +109,7 @@ def review(
         mesh=config.mesh,
         type_meta=type_meta,
         deploy_meta=deploy_meta,
-        native_sidecars=native_sidecars_enabled(
-            config.native_sidecars, facts.nodes, spec.get("nodeName", "")
-        ),
+        native_sidecars=native_sidecars_enabled(config.native_sidecars, facts.nodes, spec.get("nodeName", "")),
         namespace=ns_object,
         proxy_envs=parse_inject_path(path),
         default_templates=config.default_templates,

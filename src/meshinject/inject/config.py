@@ -184,9 +184,7 @@ def load_directory(directory: Path) -> InjectorConfig:
     config_path = _first_existing(directory, ("config", "config.yaml"))
     values_path = _first_existing(directory, ("values", "values.json", "values.yaml"))
     if config_path is None:
-        raise ConfigError(
-            f"{directory}: no `config` or `config.yaml` (the data.config of the injector ConfigMap)"
-        )
+        raise ConfigError(f"{directory}: no `config` or `config.yaml` (the data.config of the injector ConfigMap)")
     mesh_path = _first_existing(directory, ("mesh", "mesh.yaml", "meshConfig"))
     proxy_defaults_path = _first_existing(directory, ("default-proxy-config.json",))
     default_proxy = json.loads(_read(proxy_defaults_path)) if proxy_defaults_path else None
@@ -226,9 +224,7 @@ def from_configmap_data(
     if "config" not in injector_data:
         raise ConfigError(f"{source}: ConfigMap has no data.config key")
     mesh_text = (mesh_data or {}).get("mesh", "")
-    config = load_config_text(
-        injector_data["config"], injector_data.get("values", "{}"), mesh_text, source=source
-    )
+    config = load_config_text(injector_data["config"], injector_data.get("values", "{}"), mesh_text, source=source)
     if not config.mesh:
         config = replace(config, mesh=builtin_mesh_config())
     return config

@@ -115,6 +115,4 @@ def decide(
             f"injection policy is disabled and the pod does not set {INJECT_KEY}=true",
             "policy-disabled",
         )
-    return Decision(
-        False, f"injection policy {policy!r} is invalid (must be enabled or disabled)", "policy-invalid"
-    )
+    return Decision(False, f"injection policy {policy!r} is invalid (must be enabled or disabled)", "policy-invalid")

@@ -342,9 +342,7 @@ def reapply_overwritten_containers(
 ) -> dict[str, Any]:
     """A container the user declared with an injected name (istio-proxy, istio-init) wins field by field."""
     annotations = (original.get("metadata") or {}).get("annotations") or {}
-    existing = (
-        _parse_overrides(annotations[OVERRIDES_ANNOTATION]) if OVERRIDES_ANNOTATION in annotations else {}
-    )
+    existing = _parse_overrides(annotations[OVERRIDES_ANNOTATION]) if OVERRIDES_ANNOTATION in annotations else {}
     status = injection_status(original)
     already = STATUS_ANNOTATION in annotations
     previously = {
@@ -376,8 +374,8 @@ def reapply_overwritten_containers(
             patch: dict[str, Any] = {"spec": {key: [overlay]}}
             final = _merge(final, patch, f"container override {name!r}")
     if not already and (overrides["containers"] or overrides["initContainers"]):
-        final.setdefault("metadata", {}).setdefault("annotations", {})[OVERRIDES_ANNOTATION] = (
-            _overrides_json(overrides)
+        final.setdefault("metadata", {}).setdefault("annotations", {})[OVERRIDES_ANNOTATION] = _overrides_json(
+            overrides
         )
     _adjust_init_container_user(final, original, proxy_config)
     return final

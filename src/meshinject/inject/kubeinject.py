@@ -151,9 +151,7 @@ def inject_object(
         mesh=mesh,
         type_meta=type_meta,
         deploy_meta=deploy_meta,
-        native_sidecars=native_sidecars_enabled(
-            config.native_sidecars, settings.nodes, pod_spec.get("nodeName", "")
-        ),
+        native_sidecars=native_sidecars_enabled(config.native_sidecars, settings.nodes, pod_spec.get("nodeName", "")),
         default_templates=("sidecar",),
     )
     result = inject_pod(params)
@@ -181,11 +179,7 @@ def kube_inject(text: str, settings: KubeInjectSettings, *, keep_going: bool = T
         kind = obj.get("kind", "") if isinstance(obj, dict) else ""
         name = ((obj.get("metadata") or {}).get("name") or "") if isinstance(obj, dict) else ""
         if not isinstance(obj, dict) or kind not in WORKLOAD_KINDS:
-            reason = (
-                f"kind {kind!r} is not a workload; passed through unchanged"
-                if kind
-                else "not a Kubernetes object"
-            )
+            reason = f"kind {kind!r} is not a workload; passed through unchanged" if kind else "not a Kubernetes object"
             results.append(DocumentResult(index, kind, name, raw, reason=reason))
             continue
         warnings: list[str] = []
@@ -196,9 +190,7 @@ def kube_inject(text: str, settings: KubeInjectSettings, *, keep_going: bool = T
             out = goyaml.marshal(kubetypes.normalize(injected_obj))
         except (InjectionError, ValueError) as err:
             error = DocumentError(str(err), index=index, kind=kind, name=name)
-            results.append(
-                DocumentResult(index, kind, name, raw, error=error, warnings=warnings, original=original)
-            )
+            results.append(DocumentResult(index, kind, name, raw, error=error, warnings=warnings, original=original))
             if not keep_going:
                 break
             continue

@@ -570,9 +570,7 @@ class _Where:
         literal = kind.tag in ("i", "l") and isinstance(value, int | float) and not isinstance(value, bool)
         what = _json_kind(value, literal)
         field = f"{self.struct}.{self.path}"
-        return KubeDecodeError(
-            f"json: cannot unmarshal {what} into Go struct field {field} of type {_go_type(kind)}"
-        )
+        return KubeDecodeError(f"json: cannot unmarshal {what} into Go struct field {field} of type {_go_type(kind)}")
 
 
 def _plain(value: Any) -> Any:
@@ -779,9 +777,7 @@ def normalize(obj: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "List" and result.get("items"):
         result["items"] = [
             normalize(item)
-            if isinstance(item, Mapping)
-            and isinstance(item.get("kind"), str)
-            and item["kind"] in WORKLOAD_KINDS
+            if isinstance(item, Mapping) and isinstance(item.get("kind"), str) and item["kind"] in WORKLOAD_KINDS
             else item
             for item in result["items"]
         ]

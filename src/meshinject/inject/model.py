@@ -202,9 +202,7 @@ _ZONE_AWARE_LB: Final = _opaque(
     "istio.networking.v1alpha3.ZoneAwareLoadBalancerSetting", "v1alpha3.ZoneAwareLoadBalancerSetting"
 )
 _HTTP_RETRY: Final = _opaque("istio.networking.v1alpha3.HTTPRetry", "v1alpha3.HTTPRetry")
-_CONNECTION_POOL: Final = _opaque(
-    "istio.networking.v1alpha3.ConnectionPoolSettings", "v1alpha3.ConnectionPoolSettings"
-)
+_CONNECTION_POOL: Final = _opaque("istio.networking.v1alpha3.ConnectionPoolSettings", "v1alpha3.ConnectionPoolSettings")
 _OUTLIER_DETECTION: Final = _opaque("istio.networking.v1alpha3.OutlierDetection", "v1alpha3.OutlierDetection")
 
 # ------------------------------------------------------------------------------------------------------------
@@ -241,9 +239,7 @@ _TRACING_OPENCENSUS: Final = _mesh(
 )
 _TRACING_LITERAL: Final = _mesh("Tracing.Literal", [F("value", STRING)])
 _TRACING_ENVIRONMENT: Final = _mesh("Tracing.Environment", [F("name", STRING), F("default_value", STRING)])
-_TRACING_REQUEST_HEADER: Final = _mesh(
-    "Tracing.RequestHeader", [F("name", STRING), F("default_value", STRING)]
-)
+_TRACING_REQUEST_HEADER: Final = _mesh("Tracing.RequestHeader", [F("name", STRING), F("default_value", STRING)])
 _TRACING_CUSTOM_TAG: Final = _mesh(
     "Tracing.CustomTag",
     [
@@ -288,9 +284,7 @@ TOPOLOGY: Final = _mesh(
     ],
 )
 
-_CRYPTO_MB: Final = _mesh(
-    "PrivateKeyProvider.CryptoMb", [F("poll_delay", DURATION), F("fallback", _BOOL_VALUE)]
-)
+_CRYPTO_MB: Final = _mesh("PrivateKeyProvider.CryptoMb", [F("poll_delay", DURATION), F("fallback", _BOOL_VALUE)])
 _QAT: Final = _mesh("PrivateKeyProvider.QAT", [F("poll_delay", DURATION), F("fallback", _BOOL_VALUE)])
 PRIVATE_KEY_PROVIDER: Final = _mesh(
     "PrivateKeyProvider",
@@ -312,9 +306,7 @@ TRACING_SERVICE_NAME: Final = _enum(
     "v1alpha1.ProxyConfig_TracingServiceName",
     "APP_LABEL_AND_NAMESPACE CANONICAL_NAME_ONLY CANONICAL_NAME_AND_NAMESPACE",
 )
-INBOUND_INTERCEPTION_MODE: Final = _enum(
-    "v1alpha1.ProxyConfig_InboundInterceptionMode", "REDIRECT TPROXY NONE"
-)
+INBOUND_INTERCEPTION_MODE: Final = _enum("v1alpha1.ProxyConfig_InboundInterceptionMode", "REDIRECT TPROXY NONE")
 
 PROXY_STATS_MATCHER: Final = _mesh(
     "ProxyConfig.ProxyStatsMatcher",
@@ -325,9 +317,7 @@ PROXY_STATS_MATCHER: Final = _mesh(
     ],
 )
 
-_METADATA_EXCHANGE_MODE: Final = _enum(
-    "v1alpha1.ProxyConfig_ProxyHeaders_MetadataExchangeMode", "UNDEFINED IN_MESH"
-)
+_METADATA_EXCHANGE_MODE: Final = _enum("v1alpha1.ProxyConfig_ProxyHeaders_MetadataExchangeMode", "UNDEFINED IN_MESH")
 
 
 def _headers(name: str, *fields: Field) -> MessageType:
@@ -340,9 +330,7 @@ _PH_ATTEMPT_COUNT: Final = _headers("AttemptCount", F("disabled", _BOOL_VALUE))
 _PH_X_FORWARDED_HOST: Final = _headers("XForwardedHost", F("enabled", _BOOL_VALUE))
 _PH_X_FORWARDED_PORT: Final = _headers("XForwardedPort", F("enabled", _BOOL_VALUE))
 _PH_ENVOY_DEBUG: Final = _headers("EnvoyDebugHeaders", F("disabled", _BOOL_VALUE))
-_PH_METADATA_EXCHANGE: Final = _headers(
-    "MetadataExchangeHeaders", F("mode", enum_kind(_METADATA_EXCHANGE_MODE))
-)
+_PH_METADATA_EXCHANGE: Final = _headers("MetadataExchangeHeaders", F("mode", enum_kind(_METADATA_EXCHANGE_MODE)))
 _PH_CLIENT_CERT: Final = _headers(
     "SetCurrentClientCertDetails",
     F("subject", _BOOL_VALUE),
@@ -377,8 +365,7 @@ _CS_UNDERSCORES: Final = _enum(
 )
 _CS_ESCAPED_SLASHES: Final = _enum(
     "v1alpha1.ProxyConfig_ConnectionSettings_PathWithEscapedSlashesAction",
-    "PATH_WITH_ESCAPED_SLASHES_UNSPECIFIED KEEP_UNCHANGED REJECT_REQUEST UNESCAPE_AND_REDIRECT "
-    "UNESCAPE_AND_FORWARD",
+    "PATH_WITH_ESCAPED_SLASHES_UNSPECIFIED KEEP_UNCHANGED REJECT_REQUEST UNESCAPE_AND_REDIRECT UNESCAPE_AND_FORWARD",
 )
 
 CONNECTION_SETTINGS: Final = _mesh(
@@ -458,16 +445,12 @@ PROXY_CONFIG: Final = _mesh(
 # ------------------------------------------------------------------------------------------------------------
 # istio.mesh.v1alpha1: config.proto
 
-_INGRESS_CONTROLLER_MODE: Final = _enum(
-    "v1alpha1.MeshConfig_IngressControllerMode", "UNSPECIFIED OFF DEFAULT STRICT"
-)
+_INGRESS_CONTROLLER_MODE: Final = _enum("v1alpha1.MeshConfig_IngressControllerMode", "UNSPECIFIED OFF DEFAULT STRICT")
 _ACCESS_LOG_ENCODING: Final = _enum("v1alpha1.MeshConfig_AccessLogEncoding", "TEXT JSON")
 _OUTBOUND_MODE: Final = _enum(
     "v1alpha1.MeshConfig_OutboundTrafficPolicy_Mode", "REGISTRY_ONLY ALLOW_ANY ALLOW_ANY_DYNAMIC_DNS=3"
 )
-INBOUND_TRAFFIC_POLICY_MODE: Final = _enum(
-    "v1alpha1.MeshConfig_InboundTrafficPolicy_Mode", "PASSTHROUGH LOCALHOST"
-)
+INBOUND_TRAFFIC_POLICY_MODE: Final = _enum("v1alpha1.MeshConfig_InboundTrafficPolicy_Mode", "PASSTHROUGH LOCALHOST")
 _H2_UPGRADE_POLICY: Final = _enum("v1alpha1.MeshConfig_H2UpgradePolicy", "DO_NOT_UPGRADE UPGRADE")
 _SCOPE: Final = _enum("v1alpha1.MeshConfig_ServiceScopeConfigs_Scope", "LOCAL GLOBAL")
 _RESOURCE: Final = _enum("v1alpha1.Resource", "SERVICE_REGISTRY")
@@ -476,9 +459,7 @@ _NORMALIZATION: Final = _enum(
     "DEFAULT NONE BASE MERGE_SLASHES DECODE_AND_MERGE_SLASHES",
 )
 _TLS_PROTOCOL: Final = _enum("v1alpha1.MeshConfig_TLSConfig_TLSProtocol", "TLS_AUTO TLSV1_2 TLSV1_3")
-_VISIBILITY: Final = _enum(
-    "v1alpha1.ServiceEntryVisibility_Visibility", "VISIBILITY_UNSPECIFIED NONE NAMESPACE PUBLIC"
-)
+_VISIBILITY: Final = _enum("v1alpha1.ServiceEntryVisibility_Visibility", "VISIBILITY_UNSPECIFIED NONE NAMESPACE PUBLIC")
 SERVICE_ATTRIBUTE_ENRICHMENT: Final = _enum(
     "v1alpha1.MeshConfig_ExtensionProvider_ServiceAttributeEnrichment",
     "ISTIO_CANONICAL OTEL_SEMANTIC_CONVENTIONS",
@@ -801,9 +782,7 @@ OPENTELEMETRY_PROVIDER: Final = _ep(
         F("grpc", _msg(_EP_GRPC_SERVICE)),
         F("resource_detectors", _msg(_EP_RESOURCE_DETECTORS)),
         F("service_attribute_enrichment", enum_kind(SERVICE_ATTRIBUTE_ENRICHMENT)),
-        Oneof(
-            "sampling", F("dynatrace_sampler", _msg(_EP_DYNATRACE_SAMPLER)), colliding=("dynatrace_sampler",)
-        ),
+        Oneof("sampling", F("dynatrace_sampler", _msg(_EP_DYNATRACE_SAMPLER)), colliding=("dynatrace_sampler",)),
     ],
 )
 _EP_SDS: Final = _ep("SDSProvider", [F("name", STRING), F("service", STRING), F("port", UINT32)])
@@ -1357,9 +1336,7 @@ _IMAGE_TYPE_ANNOTATION: Final = "sidecar.istio.io/proxyImageType"
 _KNOWN_IMAGE_TYPES: Final = ("distroless", "debug")
 
 
-def _image_url(
-    values: Mapping[str, Any], image_name: str, image_type: str, annotations: Mapping[str, Any]
-) -> str:
+def _image_url(values: Mapping[str, Any], image_name: str, image_type: str, annotations: Mapping[str, Any]) -> str:
     """Istio's proxyImageURL: ``hub/name:tag`` with the image type (variant) applied to the tag."""
     glob = values.get("global") or {}
     tag_raw = glob.get("tag")
@@ -1399,9 +1376,7 @@ def _pair(meta: Mapping[str, Any] | tuple[str, str] | None) -> tuple[str, str]:
         return "", ""
     if isinstance(meta, tuple):
         return meta
-    return str(meta.get("namespace") or meta.get("Namespace") or ""), str(
-        meta.get("name") or meta.get("Name") or ""
-    )
+    return str(meta.get("namespace") or meta.get("Namespace") or ""), str(meta.get("name") or meta.get("Name") or "")
 
 
 def sidecar_template_data(
@@ -1447,9 +1422,7 @@ def sidecar_template_data(
         proxy_image = proxy_image_for(raw_values, str(image.get("imageType") or ""), annotations)
     if proxy_init_image is None:
         proxy_init_image = proxy_init_image_for(raw_values, annotations)
-    vals: Any = (
-        None if values is None else (json_numbers_as_float(values) if values_numbers_as_float else values)
-    )
+    vals: Any = None if values is None else (json_numbers_as_float(values) if values_numbers_as_float else values)
     namespace, name = _pair(deploy_meta)
     data: dict[str, Any] = {
         "TypeMeta": dict(type_meta or {}),
@@ -1466,9 +1439,7 @@ def sidecar_template_data(
         "ProxyUID": proxy_uid,
         "ProxyGID": proxy_gid,
         "InboundTrafficPolicyMode": (
-            inbound_traffic_policy
-            if inbound_traffic_policy is not None
-            else inbound_traffic_policy_mode(mesh)
+            inbound_traffic_policy if inbound_traffic_policy is not None else inbound_traffic_policy_mode(mesh)
         ),
         "CompliancePolicy": compliance_policy,
     }

@@ -67,9 +67,7 @@ def parse_proxy_config_annotation(text: str) -> dict[str, Any]:
     try:
         value = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as err:
-        raise ProxyConfigError(
-            f"annotation {PROXY_CONFIG_ANNOTATION} is not valid YAML or JSON: {err}"
-        ) from None
+        raise ProxyConfigError(f"annotation {PROXY_CONFIG_ANNOTATION} is not valid YAML or JSON: {err}") from None
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -128,9 +126,7 @@ def kube_inject_mesh(mesh: Mapping[str, Any], pod_meta: Mapping[str, Any]) -> di
     return result
 
 
-def native_sidecars_enabled(
-    mode: str, nodes: Sequence[Mapping[str, str]] | None, node_name: str = ""
-) -> bool:
+def native_sidecars_enabled(mode: str, nodes: Sequence[Mapping[str, str]] | None, node_name: str = "") -> bool:
     """``ENABLE_NATIVE_SIDECARS``: true/false, or auto = every known node's kubelet is 1.33 or newer."""
     if mode == "true":
         return True

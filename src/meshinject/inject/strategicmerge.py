@@ -238,9 +238,7 @@ def _replacement(value: Any) -> Any:
     """A patch value used whole (replace, atomic list, new list item), as the typed decode would see it."""
     if type(value) is dict:
         return {
-            key: _replacement(item)
-            for key, item in value.items()
-            if item is not None and not _is_directive_key(key)
+            key: _replacement(item) for key, item in value.items() if item is not None and not _is_directive_key(key)
         }
     if type(value) is list:
         return [_replacement(item) for item in value]
@@ -374,9 +372,7 @@ def _apply_set_element_orders(original: dict[str, Any], patch: dict[str, Any], s
         patch_list = patch.get(field)
         for found, value in ((found_original, original_list), (found_patch, patch_list)):
             if found and type(value) is not list:
-                raise StrategicMergeError(
-                    f"expected a []interface {{}}, but received a {_go_type_name(value)}"
-                )
+                raise StrategicMergeError(f"expected a []interface {{}}, but received a {_go_type_name(value)}")
         meta = schema.lookup(field)
         _validate_set_order(patch_list or [], order, meta.merge_key)
 
@@ -554,15 +550,11 @@ def _apply_list_directives(
     if replace:
         return [_replacement(item) for item in plain], []
     if doomed:
-        original = [
-            item for item in original if not (merge_key in item and _go_key(item[merge_key]) in doomed)
-        ]
+        original = [item for item in original if not (merge_key in item and _go_key(item[merge_key]) in doomed)]
     return original, plain
 
 
-def _merge_items(
-    original: list[Any], patch: list[dict[str, Any]], merge_key: str, schema: Schema
-) -> list[Any]:
+def _merge_items(original: list[Any], patch: list[dict[str, Any]], merge_key: str, schema: Schema) -> list[Any]:
     """Merge each patch item into the first original item with its key, or append it."""
     merged = list(original)
     position: dict[Any, int] = {}

@@ -249,9 +249,7 @@ def proto_to_json(v: Any) -> str:
         # becomes is not written; comparing the proto-JSON forms is proto.Equal for these fields.
         assert isinstance(data, StructFields)
         defaults = _defaults_json()
-        data = StructFields(
-            (k, x) for k, x in data.items() if not (k in _CLEANED_FIELDS and defaults.get(k) == x)
-        )
+        data = StructFields((k, x) for k, x in data.items() if not (k in _CLEANED_FIELDS and defaults.get(k) == x))
     return go_json_compact(data)
 
 
@@ -442,10 +440,7 @@ def otel_resource_attributes(mc: Any, annotations: Any, labels: Any, namespace: 
     wanted = False
     for ep in _call(mesh, "GetExtensionProviders"):
         otel = _call(ep, "GetOpentelemetry")
-        if (
-            otel.go_truth()
-            and _call(otel, "GetServiceAttributeEnrichment").name == "OTEL_SEMANTIC_CONVENTIONS"
-        ):
+        if otel.go_truth() and _call(otel, "GetServiceAttributeEnrichment").name == "OTEL_SEMANTIC_CONVENTIONS":
             wanted = True
             break
     if not wanted:

@@ -117,9 +117,7 @@ def _remove_named(spec: dict[str, Any], key: str, names: set[str]) -> dict[str, 
     if not isinstance(items, list) or not names:
         return {}
     positions = {
-        str(item.get("name")): i
-        for i, item in enumerate(items)
-        if isinstance(item, dict) and item.get("name") in names
+        str(item.get("name")): i for i, item in enumerate(items) if isinstance(item, dict) and item.get("name") in names
     }
     kept = [item for item in items if not (isinstance(item, dict) and item.get("name") in names)]
     if kept or key == "containers":
@@ -178,8 +176,10 @@ def _restored_handler(handler: Mapping[str, Any], prober: Mapping[str, Any]) -> 
 
 
 def _rewritten_to(handler: Any, path: str) -> bool:
-    return isinstance(handler, dict) and isinstance(handler.get("httpGet"), dict) and (
-        handler["httpGet"].get("path") == path
+    return (
+        isinstance(handler, dict)
+        and isinstance(handler.get("httpGet"), dict)
+        and (handler["httpGet"].get("path") == path)
     )
 
 
@@ -257,11 +257,11 @@ def _strip_annotations(
     revision = status.get("revision")
     if isinstance(revision, str) and annotations.get(REVISION_ANNOTATION) == revision:
         del annotations[REVISION_ANNOTATION]
-    containers = _dicts(spec.get("containers"))
-    first = str(containers[0].get("name") or "") if containers else None
+    # The templates name the first container that is not the proxy, and kubectl picks the first container when
+    # the annotation is absent: removing that value keeps kubectl's choice. Any other value is the user's.
+    first = next((c.get("name") for c in _dicts(spec.get("containers")) if c.get("name") != PROXY_CONTAINER), None)
     for key in DEFAULT_CONTAINER_ANNOTATIONS:
-        # The templates name the first application container; kubectl picks that one without the annotation.
-        if key in annotations and annotations[key] in (first, PROXY_CONTAINER):
+        if first is not None and annotations.get(key) == first:
             del annotations[key]
     secure = _env_value(sidecar, SECURE_PORT_ENV)
     if secure is not None and annotations.get(SECURE_PORT_ANNOTATION) == secure:
@@ -399,9 +399,11 @@ def kube_uninject(text: str, *, keep_going: bool = True) -> list[DocumentResult]
     results: list[DocumentResult] = []
     for index, raw in enumerate(split_documents(text)):
         try:
-            obj = yaml.load(raw, Loader=yaml.CSafeLoader)
-        except yaml.YAMLError as err:
-            results.append(DocumentResult(index, "", "", raw, error=DocumentError(f"not valid YAML: {err}", index=index)))
+            obj = goyaml.load_preserving_types(raw)
+        except (yaml.YAMLError, goyaml.GoYAMLError) as err:
+            results.append(
+                DocumentResult(index, "", "", raw, error=DocumentError(f"not valid YAML: {err}", index=index))
+            )
             if not keep_going:
                 break
             continue
@@ -427,7 +429,16 @@ def kube_uninject(text: str, *, keep_going: bool = True) -> list[DocumentResult]
             continue
         reason = "sidecar removed" if changed else "not injected; left unchanged"
         results.append(
-            DocumentResult(index, kind, name, out, injected=changed, warnings=warnings, reason=reason,
-                           original=original, result=typed)
+            DocumentResult(
+                index,
+                kind,
+                name,
+                out,
+                injected=changed,
+                warnings=warnings,
+                reason=reason,
+                original=original,
+                result=typed,
+            )
         )
     return results

@@ -1,0 +1,1 @@
+"""Differential testing of meshinject's Go template engine against Go's own text/template."""
