@@ -8,6 +8,7 @@ layer reads them and calls :func:`from_configmap_data`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 from meshinject.gotemplate import ParseError, Template, gojson
@@ -56,6 +58,23 @@ class InjectorConfig:
     ignored_namespaces: tuple[str, ...] = DEFAULT_IGNORED_NAMESPACES
     #: where the configuration came from, for messages and logs
     source: str = "<memory>"
+    #: a digest of everything above that templates can read (render caches key on it)
+    fingerprint: bytes = field(default=b"", compare=False)
+
+    def __post_init__(self) -> None:
+        material = msgspec.json.encode(
+            (
+                sorted(self.raw_templates.items()),
+                self.values,
+                self.mesh,
+                self.default_proxy_config,
+                self.revision,
+                self.native_sidecars,
+                self.compliance_policy,
+                self.platform,
+            )
+        )
+        object.__setattr__(self, "fingerprint", hashlib.blake2b(material, digest_size=16).digest())
 
     def with_flags(self, **changes: Any) -> InjectorConfig:
         """A copy with some fields changed (revision, native_sidecars, ...), validated."""

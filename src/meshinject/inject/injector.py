@@ -9,15 +9,17 @@ return the injected pod together with the RFC 6902 patch from the original.
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import yaml
 
-from meshinject.gotemplate import ExecError, gojson
+from meshinject.gotemplate import ExecError, Template, gojson
 
 from . import jsonpatch, probes, prometheus
 from .config import InjectorConfig
@@ -217,6 +219,79 @@ class _RenderCache:
 _render_cache = _RenderCache()
 
 
+# Template functions whose result is not a function of the template's inputs: never cache such a render.
+_IMPURE_FUNCS = re.compile(
+    r"\b(?:rand[A-Z]\w*|randInt|uuidv4|now|ago|date\w*|env|expandenv|gen\w+|derivePassword|bcrypt|htpasswd|"
+    r"shuffle|getHostByName)\b"
+)
+
+
+class _OutputCache:
+    """Rendered template text keyed by everything the template reads.
+
+    Replicas of one workload send identical pods apart from their names (usually not even those: the ReplicaSet
+    controller only sets generateName), so rendering once per distinct input saves most of the engine's time.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self._items: OrderedDict[bytes, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: bytes) -> str | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: bytes, text: str) -> None:
+        with self._lock:
+            self._items[key] = text
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_output_cache = _OutputCache()
+
+
+def _render(
+    params: InjectionParams, name: str, template: Template, data: Any, pod: dict[str, Any], uid: int, gid: int
+) -> str:
+    source = params.config.raw_templates.get(name, "")
+    key: bytes | None = None
+    if not _IMPURE_FUNCS.search(source):
+        try:
+            key = msgspec.json.encode(
+                (
+                    params.config.fingerprint,
+                    name,
+                    params.revision,
+                    params.native_sidecars,
+                    uid,
+                    gid,
+                    params.type_meta,
+                    params.deploy_meta,
+                    params.proxy_config,
+                    params.mesh,
+                    pod,
+                )
+            )
+        except (TypeError, msgspec.EncodeError):
+            key = None  # unusual values (non-string keys ...): render without the cache
+    if key is not None:
+        hit = _output_cache.get(key)
+        if hit is not None:
+            return hit
+    try:
+        rendered = template.execute(data)
+    except ExecError as err:
+        raise InjectionError(f"failed to render template {name!r}: {err}") from None
+    if key is not None:
+        _output_cache.put(key, rendered)
+    return rendered
+
+
 def select_templates(pod: Mapping[str, Any], params: InjectionParams) -> list[str]:
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
     names: Sequence[str]
@@ -304,10 +379,7 @@ def run_templates(params: InjectionParams) -> tuple[dict[str, Any], dict[str, An
         if template is None:
             known = ", ".join(sorted(params.config.templates))
             raise InjectionError(f"requested template {name!r} not found; have {known}")
-        try:
-            rendered = template.execute(data)
-        except ExecError as err:
-            raise InjectionError(f"failed to render template {name!r}: {err}") from None
+        rendered = _render(params, name, template, data, stripped, uid, gid)
         fragment = _render_cache.parse(rendered, name)
         template_pod = _merge(template_pod, fragment, f"template {name!r}")
         native = params.native_sidecars
