@@ -137,7 +137,7 @@ def lt(arg1: Any, arg2: Any) -> bool:
             return bool(arg1 < 0 or arg1 < arg2)
         if k1 == "uint" and k2 == "int":
             return bool(arg2 >= 0 and arg1 < arg2)
-        raise FuncError("incompatible types for comparison")
+        raise FuncError(f"incompatible types for comparison: {go_type_name(arg1)} and {go_type_name(arg2)}")
     if k1 in ("bool", "complex"):
         raise FuncError("invalid type for comparison")
     if k1 == "string":
@@ -291,9 +291,6 @@ _JS_ESCAPES = {
     ">": "\\u003E",
     "&": "\\u0026",
     "=": "\\u003D",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
 }
 
 
@@ -302,19 +299,22 @@ def js_escape(*args: Any) -> str:
     out = []
     for ch in s:
         esc = _JS_ESCAPES.get(ch)
+        code = ord(ch)
         if esc is not None:
             out.append(esc)
-        elif ord(ch) < 0x20:
-            out.append(f"\\u{ord(ch):04X}")
-        elif ord(ch) < 0x80 or ch.isprintable():
+        elif code < 0x20:
+            out.append(f"\\u00{code:02X}")  # every control character, tab and newline included
+        elif code < 0x80 or 0xDC80 <= code <= 0xDCFF or ch.isprintable():
+            # A stray byte of invalid UTF-8 decodes to U+FFFD in Go, which is printable: it passes through.
             out.append(ch)
         else:
-            out.append(f"\\u{ord(ch):04X}")
+            out.append(f"\\u{code:04X}")
     return "".join(out)
 
 
 def urlquery(*args: Any) -> str:
-    return quote_plus(_eval_args(args), safe="")
+    # url.QueryEscape works on bytes: stray bytes of invalid UTF-8 are escaped one by one.
+    return quote_plus(_eval_args(args).encode("utf-8", errors="surrogateescape"), safe="")
 
 
 def call(callee: str, fn: Any, *args: Any) -> Any:

@@ -539,9 +539,11 @@ class Compiler:
 
             return run_paren
         # Literals and dot.
-        if isinstance(first, NilNode):
-            return self._fail_cmd(first, "nil is not a command")
         has_more = len(args) > 1
+        if isinstance(first, NilNode):
+            if has_more:
+                return self._fail_cmd(first, "can't give argument to non-function nil")
+            return self._fail_cmd(first, "nil is not a command")
         if isinstance(first, DotNode):
 
             def run_dot(st: State, dot: Any, final: Any) -> Any:

@@ -263,6 +263,7 @@ class Lexer:
         if not delim:
             raise self._error("comment ends before closing delimiter")
         comment = Token(T.COMMENT, self.start, text[self.start : self.pos], self.start_line)
+        self.line += text.count("\n", self.start, self.pos)
         self.start = self.pos
         if trim_space:
             self.pos += 2

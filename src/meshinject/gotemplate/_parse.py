@@ -871,10 +871,16 @@ def new_number(pos: int, text: str, typ: T) -> NumberNode:
     """Classify a number literal as Go's parse.NumberNode does (int, uint, float and complex views)."""
     n = NumberNode(pos, text)
     if typ == T.CHAR_CONSTANT:
+        # strconv.UnquoteChar on the first character: a bad escape is "invalid syntax"; more than one character
+        # before the closing quote is a malformed constant.
+        if len(text) < 3:
+            raise ValueError(f"malformed character constant: {text}")
         try:
-            ch = go_unquote(text)
+            ch, end, _ = _unquote_char(text, 1, "'")
         except ValueError:
-            raise ValueError(f"malformed character constant: {text}") from None
+            raise ValueError("invalid syntax") from None
+        if text[end:] != "'":
+            raise ValueError(f"malformed character constant: {text}")
         code = ord(ch)
         n.is_int = n.is_uint = n.is_float = True
         n.int64 = n.uint64 = code
