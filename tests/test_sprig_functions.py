@@ -177,6 +177,14 @@ def test_regex_find_and_match_use_go_semantics() -> None:
     assert F["regexFind"]("[[:^alpha:]]+", "abc123") == "123"
 
 
+def test_unicode_classes_in_patterns() -> None:
+    assert F["regexFind"]("\\pN+", "x²³4") == "²³4"
+    assert F["regexFind"]("\\p{Greek}+", "xαβγ") == "αβγ"
+    assert F["regexFind"]("\\p{Han}+", "x中文") == "中文"
+    with pytest.raises(FuncError, match=re.escape("invalid character class range: `\\p{Foo}`")):
+        F["regexFind"]("\\p{Foo}", "x")
+
+
 def test_regex_all_functions_skip_empty_matches_after_a_match() -> None:
     assert render('{{ regexFindAll "a*" "baaab" -1 }}') == "[ aaa ]"
     assert render('{{ regexReplaceAll "x*" "abc" "-" }}') == "-a-b-c-"
@@ -259,6 +267,12 @@ def test_max_min_floor_ceil_round() -> None:
     assert render('{{ max 1 "5" 3.9 }} {{ min -1 "-5" }} {{ maxf 1 2.5 "3.5" }} {{ minf 0 "-0" }}') == "5 -5 3.5 -0"
     assert render("{{ floor -1.5 }} {{ ceil 1.2 }} {{ round 2.5 0 }} {{ round 3.145 2 }}") == "-2 2 3 3.15"
     assert render("{{ round 1.23 1 0.2 }} {{ round 123.456 -1 }}") == "1.3 120"
+
+
+def test_floor_and_ceil_keep_the_sign_of_zero() -> None:
+    assert render('{{ ceil -0.5 }} {{ floor -0.0 }} {{ floor 0.5 }} {{ round -0.4 0 }} {{ ceil "-0" }}') == (
+        "-0 -0 0 -1 -0"
+    )
 
 
 def test_sequences() -> None:
@@ -515,6 +529,12 @@ def test_time_values_from_data_keep_their_zone_name() -> None:
     )
     assert render_error('{{ must_date_modify "1f" .Time }}', data).endswith(
         'error calling must_date_modify: time: unknown unit "f" in duration "1f"'
+    )
+
+
+def test_time_errors_quote_non_ascii_bytes_like_package_time() -> None:
+    assert render_error('{{ mustDateModify "1é" (toDate "2006" "2019") }}').endswith(
+        'time: unknown unit "\\xc3\\xa9" in duration "1\\xc3\\xa9"'
     )
 
 

@@ -344,7 +344,7 @@ def type_mismatch(value: Any, typ: str) -> str | None:
     if typ in ("any", "reflect"):
         return None
     if value is None or value is MISSING:
-        return None if typ in ("[]any", "map", "func") else f"value is nil; should be of type {typ}"
+        return None if typ in ("[]any", "func") or typ.startswith("map") else f"value is nil; should be of type {typ}"
     ok = {
         "string": isinstance(value, str),
         "bool": isinstance(value, bool),
@@ -352,6 +352,8 @@ def type_mismatch(value: Any, typ: str) -> str | None:
         "[]any": isinstance(value, list | tuple),
         "map": isinstance(value, Mapping),
     }.get(typ)
+    if ok is None and typ.startswith("map["):
+        ok = isinstance(value, Mapping) and getattr(value, "go_type", "map[string]interface {}") == typ
     if ok is None:
         ok = isinstance(value, int) and not isinstance(value, bool) if typ.startswith(("int", "uint")) else True
     return None if ok else f"value has type {go_type_name(value)}; should be {typ}"

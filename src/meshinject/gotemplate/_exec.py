@@ -171,11 +171,15 @@ def _convert_arg(value: Any, typ: str, node_text: str) -> Any:
     """Check a value against a declared Go parameter type, as Go's validateType does."""
     if typ == "reflect":
         return value
-    if value is MISSING or value is None:
-        if typ in ("any", "[]any", "map", "func"):
+    if value is MISSING:
+        # An invalid value (missing key) becomes the nil of a nilable parameter type.
+        if typ in ("any", "[]any", "func") or typ.startswith("map"):
             return None
-        if value is MISSING:
-            raise Fail(f"invalid value; expected {_go_param_type(typ)}")
+        raise Fail(f"invalid value; expected {_go_param_type(typ)}")
+    if value is None:
+        # A nil read from data is an interface holding nil: only an interface parameter takes it.
+        if typ == "any":
+            return None
         raise Fail(f"wrong type for value; expected {_go_param_type(typ)}; got interface {{}}")
     if typ == "any":
         return value
@@ -191,7 +195,10 @@ def _convert_arg(value: Any, typ: str, node_text: str) -> Any:
     elif typ == "[]any":
         ok = isinstance(value, list | tuple)
     elif typ == "map":
-        ok = isinstance(value, Mapping)
+        ok = isinstance(value, Mapping)  # any map type (a function that takes what it is given)
+    elif typ.startswith("map["):
+        # An exact Go map type: map[string]string is not a map[string]interface {}.
+        ok = isinstance(value, Mapping) and getattr(value, "go_type", "map[string]interface {}") == typ
     else:
         ok = True
     if not ok:
@@ -233,7 +240,7 @@ def _literal_for_param(node: Node, typ: str) -> tuple[bool, Any]:
             raise Fail(f"expected float; found {node}")
         if isinstance(node, StringNode | BoolNode):
             raise Fail(f"expected float; found {node}")
-    elif typ in ("[]any", "map") and isinstance(node, StringNode | BoolNode | NumberNode):
+    elif (typ == "[]any" or typ.startswith("map")) and isinstance(node, StringNode | BoolNode | NumberNode):
         raise Fail(f"can't handle {node} for arg of type {_go_param_type(typ)}")
     return False, None
 
@@ -705,7 +712,7 @@ class Compiler:
             typ = _param_type(sig, i)
             try:
                 if isinstance(arg_node, NilNode):
-                    if typ in ("any", "[]any", "map", "func", "reflect"):
+                    if typ in ("any", "[]any", "func", "reflect") or typ.startswith("map"):
                         values.append(None)
                         continue
                     raise Fail(f"cannot assign nil to {_go_param_type(typ)}")

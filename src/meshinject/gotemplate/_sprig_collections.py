@@ -168,14 +168,14 @@ slice_ = _pair(_slice, ("any",), "any")
 # --- dicts --------------------------------------------------------------------------------------------------
 
 
-@go_func("map", "string")
+@go_func("map[string]interface {}", "string")
 def get(d: dict[str, Any] | None, key: str) -> Any:
     if d is not None and key in d:
         return d[key]
     return ""
 
 
-@go_func("map", "string", "any")
+@go_func("map[string]interface {}", "string", "any")
 def set_(d: dict[str, Any] | None, key: str, value: Any) -> dict[str, Any]:
     if d is None:
         raise FuncError("assignment to entry in nil map")
@@ -183,7 +183,7 @@ def set_(d: dict[str, Any] | None, key: str, value: Any) -> dict[str, Any]:
     return d
 
 
-@go_func("map", "string")
+@go_func("map[string]interface {}", "string")
 def unset(d: dict[str, Any] | None, key: str) -> dict[str, Any]:
     if d is None:  # Go hands back the nil map, which prints as map[]
         return TypedMap({}, "map[string]interface {}", None, is_nil=True)
@@ -191,28 +191,28 @@ def unset(d: dict[str, Any] | None, key: str) -> dict[str, Any]:
     return d
 
 
-@go_func("map", "string")
+@go_func("map[string]interface {}", "string")
 def has_key(d: dict[str, Any] | None, key: str) -> bool:
     return d is not None and key in d
 
 
-@go_func("string", variadic="map")
+@go_func("string", variadic="map[string]interface {}")
 def pluck(key: str, *dicts: dict[str, Any] | None) -> list[Any]:
     return [d[key] for d in dicts if d is not None and key in d]
 
 
-@go_func(variadic="map")
+@go_func(variadic="map[string]interface {}")
 def keys(*dicts: dict[str, Any] | None) -> GoSlice:
     return GoSlice([k for d in dicts if d is not None for k in d], "[]string")
 
 
-@go_func("map", variadic="string")
+@go_func("map[string]interface {}", variadic="string")
 def pick(d: dict[str, Any] | None, *names: str) -> dict[str, Any]:
     src = d or {}
     return {k: src[k] for k in names if k in src}
 
 
-@go_func("map", variadic="string")
+@go_func("map[string]interface {}", variadic="string")
 def omit(d: dict[str, Any] | None, *names: str) -> dict[str, Any]:
     dropped = set(names)
     return {k: v for k, v in (d or {}).items() if k not in dropped}
@@ -227,7 +227,7 @@ def dict_(*values: Any) -> dict[str, Any]:
     return out
 
 
-@go_func("map")
+@go_func("map[string]interface {}")
 def values(d: dict[str, Any] | None) -> list[Any]:
     return list((d or {}).values())
 
@@ -274,12 +274,12 @@ def _merge_all(dst: dict[str, Any] | None, srcs: tuple[dict[str, Any] | None, ..
     return target
 
 
-@go_func("map", variadic="map")
+@go_func("map[string]interface {}", variadic="map[string]interface {}")
 def merge(dst: dict[str, Any] | None, *srcs: dict[str, Any] | None) -> Any:
     return _merge_all(dst, srcs, False)
 
 
-@go_func("map", variadic="map")
+@go_func("map[string]interface {}", variadic="map[string]interface {}")
 def merge_overwrite(dst: dict[str, Any] | None, *srcs: dict[str, Any] | None) -> Any:
     return _merge_all(dst, srcs, True)
 

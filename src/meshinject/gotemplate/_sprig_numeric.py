@@ -157,16 +157,28 @@ def until_step_(start: int, stop: int, step: int) -> GoSlice:
     return GoSlice(until_step(start, stop, step), "[]int")
 
 
+def go_floor(v: float) -> float:
+    """``math.Floor``: keeps NaN, infinities and the sign of zero."""
+    if not math.isfinite(v):
+        return v
+    return math.copysign(float(math.floor(v)), v)
+
+
+def go_ceil(v: float) -> float:
+    """``math.Ceil``: ``Ceil(-0.5)`` is -0, as in Go."""
+    if not math.isfinite(v):
+        return v
+    return math.copysign(float(math.ceil(v)), v)
+
+
 @go_func("any")
 def floor(a: Any) -> float:
-    v = to_float64(a)
-    return float(math.floor(v)) if math.isfinite(v) else v
+    return go_floor(to_float64(a))
 
 
 @go_func("any")
 def ceil(a: Any) -> float:
-    v = to_float64(a)
-    return float(math.ceil(v)) if math.isfinite(v) else v
+    return go_ceil(to_float64(a))
 
 
 @go_func("any", "int", variadic="float64")
@@ -183,10 +195,7 @@ def round_(a: Any, places: int, *round_on: float) -> float:
         frac = math.nan if math.isnan(digit) else 0.0
     else:
         frac = math.modf(digit)[0]
-    if frac >= threshold:
-        rounded = float(math.ceil(digit)) if math.isfinite(digit) else digit
-    else:
-        rounded = float(math.floor(digit)) if math.isfinite(digit) else digit
+    rounded = go_ceil(digit) if frac >= threshold else go_floor(digit)
     try:
         return rounded / pow10
     except ZeroDivisionError:

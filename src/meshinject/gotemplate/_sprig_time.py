@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from meshinject.gotemplate._sprig_base import FuncError, GoObject, TypedInt, bound_method, go_quote
+from meshinject.gotemplate._sprig_base import FuncError, GoObject, TypedInt, bound_method, to_bytes
 from meshinject.gotemplate._sprig_cast import INT64_MAX, INT64_MIN, StrconvError, parse_int, wrap_int64
 from meshinject.gotemplate.funcs import go_func
 
@@ -480,6 +480,20 @@ def _round_time(t: GoTime, d: int) -> GoTime:
 # --- durations ----------------------------------------------------------------------------------------------
 
 
+def time_quote(s: str) -> str:
+    """The ``time`` package's own quoting in error messages: non-ASCII and control bytes as ``\\xNN``."""
+    out = ['"']
+    for c in s:
+        if c >= "\x80" or c < " ":
+            out.append("".join(f"\\x{b:02x}" for b in to_bytes(c)))
+        else:
+            if c in '"\\':
+                out.append("\\")
+            out.append(c)
+    out.append('"')
+    return "".join(out)
+
+
 def format_duration(ns: int) -> str:
     """``Duration.String``."""
     neg = ns < 0
@@ -530,18 +544,18 @@ def parse_duration(s: str) -> int:
     if s == "0":
         return 0
     if s == "":
-        raise DurationError(f"time: invalid duration {go_quote(orig)}")
+        raise DurationError(f"time: invalid duration {time_quote(orig)}")
     total = 0
     while s:
         if not (s[0] == "." or "0" <= s[0] <= "9"):
-            raise DurationError(f"time: invalid duration {go_quote(orig)}")
+            raise DurationError(f"time: invalid duration {time_quote(orig)}")
         i = 0
         while i < len(s) and "0" <= s[i] <= "9":
             i += 1
         pre = i > 0
         v = int(s[:i]) if pre else 0
         if v > 1 << 63:
-            raise DurationError(f"time: invalid duration {go_quote(orig)}")
+            raise DurationError(f"time: invalid duration {time_quote(orig)}")
         s = s[i:]
         f, scale, post = 0, 1.0, False
         if s.startswith("."):
@@ -560,30 +574,30 @@ def parse_duration(s: str) -> int:
             post = j > 0
             s = s[j:]
         if not pre and not post:
-            raise DurationError(f"time: invalid duration {go_quote(orig)}")
+            raise DurationError(f"time: invalid duration {time_quote(orig)}")
         k = 0
         while k < len(s) and not (s[k] == "." or "0" <= s[k] <= "9"):
             k += 1
         if k == 0:
-            raise DurationError(f"time: missing unit in duration {go_quote(orig)}")
+            raise DurationError(f"time: missing unit in duration {time_quote(orig)}")
         unit_txt, s = s[:k], s[k:]
         unit = _UNITS.get(unit_txt)
         if unit is None:
-            raise DurationError(f"time: unknown unit {go_quote(unit_txt)} in duration {go_quote(orig)}")
+            raise DurationError(f"time: unknown unit {time_quote(unit_txt)} in duration {time_quote(orig)}")
         if v > (1 << 63) // unit:
-            raise DurationError(f"time: invalid duration {go_quote(orig)}")
+            raise DurationError(f"time: invalid duration {time_quote(orig)}")
         v *= unit
         if f > 0:
             v += int(float(f) * (float(unit) / scale))
             if v > 1 << 63:
-                raise DurationError(f"time: invalid duration {go_quote(orig)}")
+                raise DurationError(f"time: invalid duration {time_quote(orig)}")
         total += v
         if total > 1 << 63:
-            raise DurationError(f"time: invalid duration {go_quote(orig)}")
+            raise DurationError(f"time: invalid duration {time_quote(orig)}")
     if neg:
         return -total
     if total > (1 << 63) - 1:
-        raise DurationError(f"time: invalid duration {go_quote(orig)}")
+        raise DurationError(f"time: invalid duration {time_quote(orig)}")
     return total
 
 
@@ -825,10 +839,10 @@ class TimeParseError(ValueError):
 
 def _parse_error(layout: str, value: str, layout_elem: str, value_elem: str, message: str = "") -> TimeParseError:
     if message:
-        return TimeParseError(f"parsing time {go_quote(value)}{message}")
+        return TimeParseError(f"parsing time {time_quote(value)}{message}")
     return TimeParseError(
-        f"parsing time {go_quote(value)} as {go_quote(layout)}: cannot parse {go_quote(value_elem)} as "
-        f"{go_quote(layout_elem)}"
+        f"parsing time {time_quote(value)} as {time_quote(layout)}: cannot parse {time_quote(value_elem)} as "
+        f"{time_quote(layout_elem)}"
     )
 
 
@@ -947,7 +961,7 @@ def parse_time(layout: str, value: str, default_loc: GoLocation, local_loc: GoLo
             raise _parse_error(alayout, avalue, ch.prefix, value) from None
         if ch.std == 0:
             if value:
-                raise _parse_error(alayout, avalue, "", value, f": extra text: {go_quote(value)}")
+                raise _parse_error(alayout, avalue, "", value, f": extra text: {time_quote(value)}")
             break
         layout = ch.suffix
         std = ch.std

@@ -345,7 +345,7 @@ def _dict_get_or_empty(d: dict[str, Any], key: str) -> str:
     return value
 
 
-@go_func("map")
+@go_func("map[string]interface {}")
 def url_join(d: dict[str, Any] | None) -> str:
     d = d or {}
     u = _URL(

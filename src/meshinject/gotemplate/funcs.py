@@ -3,7 +3,8 @@
 A template function is any Python callable. Go checks the number and the types of arguments before it calls a
 function; to get the same errors, decorate the callable with :func:`go_func` and name the Go parameter types.
 Supported type names: ``any``, ``string``, ``int`` (also ``int64`` ...), ``float64``, ``bool``, ``[]any``
-(a list), ``map`` (a dict). ``variadic`` is the element type of a trailing ``...`` parameter.
+(a list), ``map`` (any dict), or an exact map type such as ``map[string]interface {}`` (a plain dict, or a typed
+map whose ``go_type`` is that name). ``variadic`` is the element type of a trailing ``...`` parameter.
 
 A function reports a Go ``error`` result by raising :class:`~meshinject.gotemplate.errors.FuncError`.
 """

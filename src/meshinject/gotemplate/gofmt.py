@@ -940,9 +940,10 @@ class _Printer:
             if s is not None:
                 self.fmt_string(s, verb)
                 return
-        if isinstance(value, int) and verb not in "vsq":
-            # An int-backed Go type (enum, duration) prints its number for numeric verbs.
-            self.fmt_int(int(value), True, verb)
+        number = getattr(value, "go_number", None)
+        if verb not in "vsq" and (isinstance(value, int) or callable(number)):
+            # An int-backed Go type (enum, duration, time.Month) prints its number for numeric verbs.
+            self.fmt_int(int(value) if isinstance(value, int) else int(number()), True, verb)  # type: ignore[misc]
             return
         self.pad(value.go_format())
 
