@@ -1,14 +1,17 @@
 """Engine time per injection, JSON patch included, through the admission entry point (the webhook path).
 
-(a) the pod of the `hello` Deployment with the shared `default` bundle;
-(b) a pod whose container has 2000 env vars (the shape of Istio's own BenchmarkInjection).
+(a) the pod of the `hello` Deployment with the shared `default` bundle, every pod distinct (a unique label each
+    time, so the template output cache never hits: the cold path);
+(b) a pod whose container has 2000 env vars (the shape of Istio's own BenchmarkInjection), also distinct;
+(c) identical replicas of the hello pod (what a ReplicaSet sends: the render cache hits).
 Prints a table, then as its last line a JSON object with hello_median_ms, hello_p99_ms, env2000_median_ms,
-env2000_p99_ms.
+env2000_p99_ms (cold figures) and hello_replica_median_ms, hello_replica_p99_ms.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,22 +47,35 @@ def main() -> None:
     big = copy.deepcopy(hello)
     big["spec"]["containers"][0]["env"] = [{"name": f"ENV_{i}", "value": f"value-{i}"} for i in range(2000)]
 
-    def run(pod: dict[str, Any]) -> None:
+    counter = itertools.count()
+
+    def run(pod: dict[str, Any], *, distinct: bool) -> None:
+        if distinct:
+            pod = copy.deepcopy(pod)
+            pod["metadata"]["labels"]["bench-run"] = str(next(counter))
         outcome = review(admission_review(pod, "uid"), config, facts=facts)
         if outcome.result != "injected":
             raise SystemExit(f"injection did not happen: {outcome.response}")
 
-    hello_times = measure(lambda: run(hello), warmup=20, runs=300)
-    big_times = measure(lambda: run(big), warmup=5, runs=60)
+    hello_times = measure(lambda: run(hello, distinct=True), warmup=20, runs=300)
+    big_times = measure(lambda: run(big, distinct=True), warmup=5, runs=60)
+    replica_times = measure(lambda: run(hello, distinct=False), warmup=20, runs=300)
     h_median, h_p99 = summary(hello_times)
     b_median, b_p99 = summary(big_times)
+    r_median, r_p99 = summary(replica_times)
     print_table(
-        [("hello Deployment pod, default bundle", h_median, h_p99), ("pod with 2000 env vars", b_median, b_p99)],
+        [
+            ("hello pod, default bundle, every pod distinct", h_median, h_p99),
+            ("pod with 2000 env vars, every pod distinct", b_median, b_p99),
+            ("hello pod replicas (render cache hits)", r_median, r_p99),
+        ],
         {
             "hello_median_ms": h_median,
             "hello_p99_ms": h_p99,
             "env2000_median_ms": b_median,
             "env2000_p99_ms": b_p99,
+            "hello_replica_median_ms": r_median,
+            "hello_replica_p99_ms": r_p99,
         },
     )
 

@@ -775,6 +775,13 @@ class Compiler:
                     _builtins.check_arity(name, len(arg_fns), len(values))
                     if name == "call":
                         values.insert(0, callee or f"<{go_type_name(final)} Value>")
+                elif signature_of(fn) is None:
+                    # Every parameter is interface{}: arguments pass as they are, invalid values as nil.
+                    values = [f(st, dot) for f in arg_fns]
+                    if final is not _NO_FINAL:
+                        values.append(final)
+                    if MISSING in values:
+                        values = [None if v is MISSING else v for v in values]
                 else:
                     values = self._eval_call_args(st, dot, fn, name, arg_nodes, arg_fns, final)
             except Fail as err:

@@ -8,7 +8,20 @@ from typing import Any
 
 from . import _builtins
 from ._exec import Compiler, NodeFn, State
-from ._parse import Parser, Tree, is_empty_tree
+from ._parse import (
+    ActionNode,
+    BranchNode,
+    ChainNode,
+    CommandNode,
+    IdentifierNode,
+    ListNode,
+    Node,
+    Parser,
+    PipeNode,
+    TemplateNode,
+    Tree,
+    is_empty_tree,
+)
 from ._values import MISSING
 from .errors import ExecError, TemplateError
 
@@ -30,7 +43,7 @@ class _Common:
 class Template:
     """A named template in a set. Parse once, execute many times from any number of threads."""
 
-    __slots__ = ("_common", "_fn", "_tree", "left_delim", "name", "right_delim")
+    __slots__ = ("_common", "_fn", "_functions", "_tree", "left_delim", "name", "right_delim")
 
     def __init__(
         self,
@@ -45,6 +58,7 @@ class Template:
         self._common = _common or _Common()
         self._tree: Tree | None = None
         self._fn: NodeFn | None = None
+        self._functions: frozenset[str] | None = None
         self.left_delim, self.right_delim = delims or ("", "")
         if funcs:
             self.funcs(funcs)
@@ -106,6 +120,9 @@ class Template:
             target = Template(name, delims=(self.left_delim, self.right_delim), _common=self._common)
         target._tree = tree
         target._fn = None
+        for t in self._common.templates.values():
+            t._functions = None
+        self._functions = None
         self._common.templates[name] = target
 
     def lookup(self, name: str) -> Template | None:
@@ -117,6 +134,16 @@ class Template:
     def defined_templates(self) -> str:
         names = [f'"{t.name}"' for t in self._common.templates.values() if t._tree is not None]
         return "; defined templates are: " + ", ".join(names) if names else ""
+
+    def function_names(self) -> frozenset[str]:
+        """Every function this template (and the templates it can call) names, e.g. to tell if it is pure."""
+        if self._functions is None:
+            names: set[str] = set()
+            for t in self._common.templates.values():
+                if t._tree is not None:
+                    _collect_identifiers(t._tree.root, names)
+            self._functions = frozenset(names)
+        return self._functions
 
     def _compiled(self) -> NodeFn:
         fn = self._fn
@@ -154,6 +181,32 @@ class Template:
 
     def __repr__(self) -> str:
         return f"Template({self.name!r})"
+
+
+def _collect_identifiers(node: Node, names: set[str]) -> None:
+    if isinstance(node, IdentifierNode):
+        names.add(node.name)
+        return
+    for child in _children(node):
+        _collect_identifiers(child, names)
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, ListNode):
+        return list(node.nodes)
+    if isinstance(node, ActionNode):
+        return [node.pipe]
+    if isinstance(node, BranchNode):
+        return [n for n in (node.pipe, node.list, node.else_list) if n is not None]
+    if isinstance(node, TemplateNode):
+        return [node.pipe] if node.pipe is not None else []
+    if isinstance(node, PipeNode):
+        return list(node.cmds)
+    if isinstance(node, CommandNode):
+        return list(node.args)
+    if isinstance(node, ChainNode):
+        return [node.node]
+    return []
 
 
 _cache: dict[tuple[str, str, int], Template] = {}

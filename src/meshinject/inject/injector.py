@@ -221,9 +221,13 @@ _render_cache = _RenderCache()
 
 # Template functions whose result is not a function of the template's inputs: never cache such a render.
 _IMPURE_FUNCS = re.compile(
-    r"\b(?:rand[A-Z]\w*|randInt|uuidv4|now|ago|date\w*|env|expandenv|gen\w+|derivePassword|bcrypt|htpasswd|"
-    r"shuffle|getHostByName)\b"
+    r"rand[A-Z]\w*|randInt|uuidv4|now|ago|date\w*|unixEpoch|htmlDate\w*|env|expandenv|gen\w+|"
+    r"derivePassword|bcrypt|htpasswd|shuffle|getHostByName"
 )
+
+
+def _is_pure(template: Template) -> bool:
+    return not any(_IMPURE_FUNCS.fullmatch(name) for name in template.function_names())
 
 
 class _OutputCache:
@@ -258,9 +262,8 @@ _output_cache = _OutputCache()
 def _render(
     params: InjectionParams, name: str, template: Template, data: Any, pod: dict[str, Any], uid: int, gid: int
 ) -> str:
-    source = params.config.raw_templates.get(name, "")
     key: bytes | None = None
-    if not _IMPURE_FUNCS.search(source):
+    if _is_pure(template):
         try:
             key = msgspec.json.encode(
                 (
