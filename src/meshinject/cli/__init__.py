@@ -185,14 +185,14 @@ def serve(
     insecure_http: Annotated[bool, Parameter(help="Serve plain HTTP: for local tests only.", negative=())] = False,
     max_inflight: Annotated[
         int, Parameter(help="Per worker: inject requests at once before answering 503 with Retry-After.")
-    ] = 100,
+    ] = 200,
     engine_threads: Annotated[
         int, Parameter(help="Per worker: threads running the engine (0 = on the event loop).")
     ] = 1,
     shutdown_grace: Annotated[float, Parameter(help="Seconds to finish in-flight requests after SIGTERM.")] = 25.0,
     conformance_bundles: Annotated[
         Path | None,
-        Parameter(help="Test harness: also serve /bundles/<name>/inject from a conformance suite's bundles."),
+        Parameter(help="Test harness: also serve /bundles/NAME/inject from a conformance suite's bundles."),
     ] = None,
     log_level: Annotated[Literal["debug", "info", "warning", "error"], Parameter(help="Log level.")] = "info",
 ) -> int:

@@ -109,8 +109,12 @@ _TYPED_STRING_FIELDS = ("uid", "name", "namespace", "operation", "subResource")
 def decode_review(body: bytes) -> tuple[dict[str, Any] | None, str]:
     """The AdmissionReview in ``body``, or None and the decoding error (mirroring the apiserver scheme's words)."""
     try:
-        obj = _decoder.decode(body)
-    except msgspec.DecodeError as err:
+        try:
+            obj = _decoder.decode(body)
+        except UnicodeDecodeError:
+            # Go's encoding/json turns invalid UTF-8 inside strings into U+FFFD instead of failing.
+            obj = _decoder.decode(body.decode("utf-8", errors="replace").encode())
+    except (msgspec.DecodeError, ValueError, RecursionError) as err:
         return None, f"couldn't get version/kind; json parse error: {err}"
     if not isinstance(obj, dict):
         return None, f"couldn't get version/kind; json parse error: the body is a JSON {type(obj).__name__}"
@@ -295,7 +299,10 @@ class InjectHandler:
         """Decode, run the engine, encode: the CPU part, on a worker thread or inline."""
         if timeout is not None and time.perf_counter() - arrived > timeout:
             return None, "", None
-        decoded, error = decode_review(body)
+        try:
+            decoded, error = decode_review(body)
+        except Exception as err:  # a decoder surprise is still a decoding error, never a dropped connection
+            decoded, error = None, f"couldn't decode the body: {type(err).__name__}: {err}"
         if decoded is None:
             return _encoder.encode(decode_error_review(error)), error, None
         try:

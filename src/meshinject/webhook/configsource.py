@@ -13,7 +13,6 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -78,16 +77,6 @@ class PollingWatcher:
             return
 
 
-@dataclass(frozen=True, slots=True)
-class Serving:
-    """One configuration and the cluster facts it is used with (swapped as a whole)."""
-
-    config: InjectorConfig
-    facts: ClusterFacts
-    generation: int
-    loaded_at: float
-
-
 def load_config(
     config_dir: Path | None, *, revision: str | None = None, native_sidecars: str | None = None
 ) -> InjectorConfig:
@@ -121,12 +110,6 @@ class ConfigHolder:
     @property
     def ready(self) -> bool:
         return self._config is not None
-
-    def current(self) -> Serving | None:
-        config = self._config
-        if config is None:
-            return None
-        return Serving(config, self._facts(), self._generation, 0.0)
 
     def config(self) -> InjectorConfig | None:
         return self._config

@@ -1,16 +1,18 @@
 """Running the webhook under uvicorn: one process, several worker processes, or a background thread (tests).
 
 Each worker process builds its own state (configuration, certificates, metrics, watchers) when uvicorn loads it,
-so nothing unpicklable crosses the process boundary: the workers receive only :class:`WebhookSettings`. The
-parent binds the socket, starts the workers (uvicorn's supervisor restarts one that dies) and, on SIGTERM,
-passes the signal on; each worker then stops accepting, finishes its in-flight requests (up to
-``shutdown_grace`` seconds) and exits.
+so nothing unpicklable crosses the process boundary: the workers receive only :class:`WebhookSettings`. Each
+worker listens on its own SO_REUSEPORT socket; the parent restarts a worker that dies and, on SIGTERM, passes
+the signal on; each worker then stops accepting, finishes its in-flight requests (up to ``shutdown_grace``
+seconds) and exits.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -20,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import structlog
 import uvicorn
-from uvicorn.supervisors.multiprocess import Multiprocess
+from uvicorn.config import STARTUP_FAILURE
 
 from .app import WebhookState, build_app, new_state
 from .configsource import Watcher
@@ -30,6 +33,8 @@ from .metrics import MULTIPROC_ENV
 from .nodes import NodeWatcher
 from .settings import WebhookSettings
 from .tls import build_context
+
+log = structlog.get_logger("meshinject.webhook.server")
 
 
 async def _not_loaded(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - replaced in load()
@@ -62,6 +67,8 @@ class WebhookConfig(uvicorn.Config):
             # Idle keep-alive connections from the apiserver are reused for the next request.
             timeout_keep_alive=30,
             server_header=False,
+            loop=settings.loop,
+            http=settings.http,
             **kwargs,
         )
 
@@ -104,6 +111,10 @@ def serve(settings: WebhookSettings) -> int:
     config = WebhookConfig(settings)
     workers = settings.effective_workers()
     if workers <= 1:
+        # uvicorn re-raises the signal it shut down for once it has finished; with these no-op handlers in
+        # place that ends the process normally (exit 0) after the graceful shutdown instead of by the signal.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
         uvicorn.Server(config).run()
         return 0
     own_dir = None
@@ -114,13 +125,80 @@ def serve(settings: WebhookSettings) -> int:
         for stale in Path(os.environ[MULTIPROC_ENV]).glob("*.db"):
             stale.unlink(missing_ok=True)
     try:
-        sock = config.bind_socket()
-        Multiprocess(config, sockets=[sock]).run()
+        return _supervise(settings, workers)
     finally:
         if own_dir is not None:
             shutil.rmtree(own_dir, ignore_errors=True)
             os.environ.pop(MULTIPROC_ENV, None)
-    return 0
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _worker_main(settings: WebhookSettings, port: int) -> None:
+    """One worker process: its own listening socket on the shared port (SO_REUSEPORT)."""
+    sock = _reuse_port_socket(settings.host, port)
+    config = WebhookConfig(settings)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _supervise(settings: WebhookSettings, workers: int) -> int:
+    """Start ``workers`` processes, each with its own SO_REUSEPORT socket, and keep them running.
+
+    One socket per worker lets the kernel spread new connections over the workers by their address hash; with
+    one shared socket, whichever worker wakes first accepts a whole burst of connections (an apiserver opens
+    its keep-alive connections in bursts) and the other workers idle.
+    """
+    # Holding a bound (not listening) socket reserves the port, so port 0 works and a worker restart cannot lose
+    # the port to another program.
+    anchor = _reuse_port_socket(settings.host, settings.port)
+    port = anchor.getsockname()[1]
+    context = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+
+    def on_signal(sig: int, _: object) -> None:
+        stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+
+    def start() -> multiprocessing.process.BaseProcess:
+        process = context.Process(target=_worker_main, args=(settings, port), name="meshinject-worker")
+        process.start()
+        return process
+
+    processes = [start() for _ in range(workers)]
+    log.info("workers started", workers=workers, port=port, pids=[p.pid for p in processes])
+    started = time.monotonic()
+    try:
+        while not stopping.wait(0.5):
+            for i, process in enumerate(processes):
+                if process.is_alive():
+                    continue
+                if process.exitcode == STARTUP_FAILURE or time.monotonic() - started < 5:
+                    log.error("a worker failed to start; stopping", exitcode=process.exitcode)
+                    stopping.set()
+                    break
+                log.warning("worker died; starting another", pid=process.pid, exitcode=process.exitcode)
+                processes[i] = start()
+    finally:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + settings.shutdown_grace + 5
+        for process in processes:
+            process.join(max(0.1, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+        anchor.close()
+    failed = any(p.exitcode == STARTUP_FAILURE for p in processes)
+    return 1 if failed else 0
 
 
 @dataclass

@@ -29,7 +29,7 @@ class WebhookSettings:
     #: worker processes; 0 = one per core
     workers: int = 1
     #: per worker: /inject requests admitted at once (queued or running); more get HTTP 503 + Retry-After
-    max_inflight: int = 100
+    max_inflight: int = 200
     #: per worker: threads running the engine; 0 = run it on the event loop
     engine_threads: int = 1
     #: seconds the server waits for in-flight requests on SIGTERM
@@ -48,6 +48,9 @@ class WebhookSettings:
     #: log one JSON line per admission request
     log_requests: bool = True
     max_body_bytes: int = MAX_BODY_BYTES
+    #: uvicorn's event loop and HTTP parser ("auto" = uvloop and httptools when installed)
+    loop: str = "auto"
+    http: str = "auto"
 
     def effective_workers(self) -> int:
         import os
