@@ -7,7 +7,6 @@ everything about decisions and patches is testable here and shared with ``meshin
 from __future__ import annotations
 
 import base64
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,8 @@ from typing import Any
 from . import jsonpatch
 from .config import InjectorConfig
 from .decide import Decision, decide
-from .injector import PROXY_CONTAINER, InjectionError, InjectionParams, find_sidecar, inject_pod
+from .injector import InjectionError, InjectionParams, inject_pod
+from .podutil import PROXY_CONTAINER, clone_object, find_sidecar
 from .resolve import deploy_meta_from_pod, native_sidecars_enabled, parse_inject_path, webhook_proxy_config
 
 SUPPORTED_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
@@ -76,7 +76,7 @@ def review(
             None,
             "error",
         )
-    pod: dict[str, Any] = copy.deepcopy(dict(obj))
+    pod: dict[str, Any] = clone_object(obj)
     meta = pod.setdefault("metadata", {})
     if not isinstance(meta, dict):
         return ReviewOutcome(_deny(admission_review, uid, "request.object.metadata must be an object"), None, "error")
@@ -141,7 +141,7 @@ def review(
 
 
 def _with_namespace(obj: Mapping[str, Any], namespace: str) -> dict[str, Any]:
-    pod = copy.deepcopy(dict(obj))
+    pod = clone_object(obj)
     pod.setdefault("metadata", {})["namespace"] = namespace
     pod["metadata"].pop("managedFields", None)
     return pod

@@ -8,7 +8,6 @@ return the injected pod together with the RFC 6902 patch from the original.
 
 from __future__ import annotations
 
-import copy
 import re
 import threading
 from collections import OrderedDict
@@ -24,6 +23,7 @@ from meshinject.gotemplate import ExecError, Template, gojson
 from . import jsonpatch, probes, prometheus
 from .config import InjectorConfig
 from .model import sidecar_template_data
+from .podutil import PROXY_CONTAINER, clone, clone_object, find_container, find_sidecar
 from .quantity import QuantityError, canonicalize_resources
 from .resolve import (
     PROXY_CONFIG_ANNOTATION,
@@ -35,7 +35,6 @@ from .resolve import (
 from .strategicmerge import StrategicMergeError, merge_pod
 from .validate import AnnotationError, validate_annotations
 
-PROXY_CONTAINER = "istio-proxy"
 INIT_CONTAINER = "istio-init"
 VALIDATION_CONTAINER = "istio-validation"
 CORE_DUMP_CONTAINER = "enable-core-dump"
@@ -84,20 +83,6 @@ class InjectionResult:
 # -- containers ---------------------------------------------------------------------------------------
 
 
-def find_container(name: str, containers: Sequence[Mapping[str, Any]] | None) -> dict[str, Any] | None:
-    for c in containers or ():
-        if c.get("name") == name:
-            return c  # type: ignore[return-value]
-    return None
-
-
-def find_sidecar(pod: Mapping[str, Any]) -> dict[str, Any] | None:
-    spec = pod.get("spec") or {}
-    return find_container(PROXY_CONTAINER, spec.get("containers")) or find_container(
-        PROXY_CONTAINER, spec.get("initContainers")
-    )
-
-
 def _modify(containers: list[dict[str, Any]], name: str, where: str) -> list[dict[str, Any]]:
     rest = [c for c in containers if c.get("name") != name]
     match = next((c for c in containers if c.get("name") == name), None)
@@ -129,7 +114,7 @@ def strip_pod(pod: dict[str, Any], mesh: Mapping[str, Any]) -> dict[str, Any]:
     status = injection_status(pod)
     if status is None:
         return pod
-    pod = copy.deepcopy(pod)
+    pod = clone(pod)
     spec = pod.setdefault("spec", {})
     for name in status.get("containers") or []:
         if "containers" in spec:
@@ -152,7 +137,7 @@ def reinsert_overrides(pod: dict[str, Any]) -> dict[str, Any]:
     if raw is None:
         return pod
     overrides = _parse_overrides(raw)
-    pod = copy.deepcopy(pod)
+    pod = clone(pod)
     spec = pod.setdefault("spec", {})
     for key in ("containers", "initContainers"):
         for c in overrides.get(key) or []:
@@ -198,7 +183,7 @@ class _RenderCache:
             hit = self._items.get(text)
             if hit is not None:
                 self._items.move_to_end(text)
-                return copy.deepcopy(hit)
+                return clone_object(hit)
         try:
             value = yaml.load(text, Loader=yaml.CSafeLoader)
         except yaml.YAMLError as err:
@@ -213,7 +198,7 @@ class _RenderCache:
             self._items[text] = value
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return copy.deepcopy(value)
+        return clone_object(value)
 
 
 _render_cache = _RenderCache()
@@ -400,7 +385,7 @@ def run_templates(params: InjectionParams) -> tuple[dict[str, Any], dict[str, An
         ):
             # A user's istio-proxy customisation sits in containers, but the native sidecar lives in
             # initContainers: move it there so the template merges onto it.
-            merged = copy.deepcopy(merged)
+            merged = clone(merged)
             spec = merged["spec"]
             proxy = find_container(PROXY_CONTAINER, spec["containers"])
             spec["containers"] = [c for c in spec["containers"] if c.get("name") != PROXY_CONTAINER]
@@ -442,7 +427,7 @@ def reapply_overwritten_containers(
                     )
             if match is None:
                 continue
-            overlay = copy.deepcopy(match)
+            overlay = clone(match)
             if overlay.get("image") == AUTO_IMAGE:
                 overlay.pop("image", None)
             overrides[key].append(overlay)

@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
+from meshinject.inject.podutil import PROXY_CONTAINER, find_sidecar
 from meshinject.inject.validate import go_atoi, go_json_string, parse_go_bool
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "should_rewrite",
 ]
 
-PROXY_CONTAINER_NAME: Final = "istio-proxy"
+PROXY_CONTAINER_NAME: Final = PROXY_CONTAINER
 KUBE_APP_PROBERS_ENV: Final = "ISTIO_KUBE_APP_PROBERS"
 REWRITE_ANNOTATION: Final = "sidecar.istio.io/rewriteAppHTTPProbers"
 STATUS_PORT_ANNOTATION: Final = "status.sidecar.istio.io/port"
@@ -67,15 +68,6 @@ def prober_urls(container: str) -> dict[str, str]:
 def _containers(pod: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     spec = pod.get("spec") or {}
     return [c for c in (spec.get(key) or []) if isinstance(c, dict)]
-
-
-def find_sidecar(pod: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The first ``istio-proxy`` container, looked up in ``containers`` first, then ``initContainers``."""
-    for key in ("containers", "initContainers"):
-        for c in _containers(pod, key):
-            if c.get("name") == PROXY_CONTAINER_NAME:
-                return c
-    return None
 
 
 # ---------------------------------------------------------------------------------------------------------

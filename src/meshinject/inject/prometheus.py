@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from meshinject.inject.probes import find_sidecar
+from meshinject.inject.podutil import find_sidecar
 from meshinject.inject.validate import go_atoi, go_json_string, go_quote, go_trim_space, parse_go_bool
 
 __all__ = [

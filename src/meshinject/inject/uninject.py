@@ -29,6 +29,7 @@ from typing import Any, Final
 import yaml
 
 from meshinject.gotemplate import goyaml
+from meshinject.inject.podutil import PROXY_CONTAINER, find_sidecar
 
 from . import kubetypes
 from .kubeinject import WORKLOAD_KINDS, DocumentError, DocumentResult, split_documents
@@ -48,7 +49,6 @@ TLS_MODE_LABEL: Final = "security.istio.io/tlsMode"
 CANONICAL_NAME_LABEL: Final = "service.istio.io/canonical-name"
 CANONICAL_REVISION_LABEL: Final = "service.istio.io/canonical-revision"
 
-PROXY_CONTAINER: Final = "istio-proxy"
 PROBERS_ENV: Final = "ISTIO_KUBE_APP_PROBERS"
 PROMETHEUS_ENV: Final = "ISTIO_PROMETHEUS_ANNOTATIONS"
 SECURE_PORT_ENV: Final = "ENVOY_SECURE_MERGED_METRICS_PORT"
@@ -95,11 +95,7 @@ def _env_value(container: Mapping[str, Any] | None, name: str) -> str | None:
 
 
 def _find_sidecar(spec: Mapping[str, Any]) -> dict[str, Any] | None:
-    for key in ("containers", "initContainers"):
-        for c in _dicts(spec.get(key)):
-            if c.get("name") == PROXY_CONTAINER:
-                return c
-    return None
+    return find_sidecar({"spec": spec})
 
 
 def _truncated(value: str) -> str:
