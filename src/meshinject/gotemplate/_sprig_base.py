@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from meshinject.gotemplate._values import MISSING, GoObject, TypedInt
+from meshinject.gotemplate._values import MISSING, GoObject, TypedInt, go_type_name
 from meshinject.gotemplate.datamodel import TypedList, TypedMap
 from meshinject.gotemplate.errors import FuncError
 from meshinject.gotemplate.funcs import go_func
@@ -227,33 +227,7 @@ _NAMED_INT_KINDS = {"time.Duration": "int64", "time.Month": "int", "time.Weekday
 
 def go_type_of(value: Any) -> str:
     """The Go dynamic type name of a value (``%T``)."""
-    if value is None or value is MISSING:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, TypedInt):
-        return value.go_type
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, TypedList | TypedMap):
-        return value.go_type
-    if isinstance(value, Mapping):
-        return "map[string]interface {}"
-    if isinstance(value, list | tuple):
-        return "[]interface {}"
-    if isinstance(value, bytes | bytearray):
-        return "[]uint8"
-    if isinstance(value, GoObject):
-        return value.go_type_name()
-    if isinstance(value, complex):
-        return "complex128"
-    if callable(value):
-        return "func()"
-    return type(value).__name__
+    return go_type_name(value)
 
 
 def go_kind(value: Any) -> str:

@@ -161,16 +161,16 @@ def go_type_name(value: Any) -> str:
         return "float64"
     if isinstance(value, str):
         return "string"
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return "map[string]interface {}"
     if isinstance(value, list | tuple):
         return "[]interface {}"
-    if isinstance(value, GoObject):
-        return value.go_type_name()
+    if isinstance(value, bytes | bytearray):
+        return "[]uint8"
     if isinstance(value, complex):
         return "complex128"
     if callable(value):
-        return "func"
+        return "func()"
     return type(value).__name__
 
 
