@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import importlib.util
 import ipaddress
+import json
 import os
 import secrets
 import signal
@@ -27,7 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal, TypeVar
@@ -36,9 +37,8 @@ import pytest
 import yaml
 from lightkube import ApiError, Client, KubeConfig
 from lightkube.models import core_v1 as models
-from lightkube.models.core_v1 import ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Node, NodeStatus, Pod, PodBinding, PodStatus, ServiceAccount
+from lightkube.resources.core_v1 import Node, NodeStatus, Pod, PodStatus, ServiceAccount
 from lightkube.types import PatchType
 
 ENV_VAR = "MESHINJECT_K8S_BIN"
@@ -284,6 +284,13 @@ def _spawn(name: str, argv: list[str], workdir: Path) -> _Process:
     return _Process(name, proc, log_path, log)
 
 
+class BindingError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"HTTP {code}: {message}")
+        self.code = code
+        self.message = message
+
+
 # --- the cluster ---------------------------------------------------------------------------------------------
 
 
@@ -388,11 +395,30 @@ class K8sCluster:
 
     def bind_pod(self, name: str, namespace: str, node: str = DEFAULT_NODE) -> None:
         """Schedule a pod on ``node`` through the binding subresource, as kube-scheduler does."""
-        binding = PodBinding(
-            metadata=ObjectMeta(name=name, namespace=namespace),
-            target=ObjectReference(apiVersion="v1", kind="Node", name=node),
+        # Sent by hand: lightkube 1.0 decodes the Status this call answers with as a Binding, and fails.
+        body = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": name, "namespace": namespace},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+        }
+        request = urllib.request.Request(
+            f"{self.server}/api/v1/namespaces/{namespace}/pods/{name}/binding",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
-        self.admin.create(binding, name=name, namespace=namespace)
+        try:
+            with _loopback_opener(self.ca_file).open(request, timeout=10):
+                pass
+        except urllib.error.HTTPError as err:
+            with err:
+                detail = err.read().decode(errors="replace")
+            try:
+                message = str(json.loads(detail).get("message", detail))
+            except ValueError:
+                message = detail
+            raise BindingError(err.code, f"binding {namespace}/{name} to {node}: {message}") from None
 
     def set_pod_status(self, name: str, namespace: str, *, ready: bool = True, node: str | None = None) -> models.Pod:
         """Report the pod Running with every container started, ready or not, through ``pods/status``.
@@ -508,16 +534,18 @@ class K8sCluster:
         node: str = DEFAULT_NODE,
         *,
         kubelet_version: str = DEFAULT_KUBELET_VERSION,
+        namespaces: Collection[str] | None = None,
         ready: Callable[[Pod], bool] = lambda pod: True,
         interval: float = 0.3,
     ) -> Iterator[_FakeKubelet]:
         """Run a fake kubelet for ``node`` in the background while the block runs.
 
-        It binds every unscheduled pod to the node, reports new pods Running (ready when ``ready(pod)``), and
-        finalizes the deletion of the node's terminating pods. Errors it met are raised when the block ends.
+        It binds every unscheduled pod (of ``namespaces``, or of all) to the node, reports new pods Running
+        (ready when ``ready(pod)``), and finalizes the deletion of the node's terminating pods. Errors it met are
+        raised when the block ends.
         """
         self.add_node(node, kubelet_version=kubelet_version)
-        kubelet = _FakeKubelet(self, node, ready, interval)
+        kubelet = _FakeKubelet(self, node, ready, interval, None if namespaces is None else frozenset(namespaces))
         kubelet.start()
         try:
             yield kubelet
@@ -528,10 +556,18 @@ class K8sCluster:
 
 
 class _FakeKubelet(threading.Thread):
-    def __init__(self, cluster: K8sCluster, node: str, ready: Callable[[Pod], bool], interval: float) -> None:
+    def __init__(
+        self,
+        cluster: K8sCluster,
+        node: str,
+        ready: Callable[[Pod], bool],
+        interval: float,
+        namespaces: frozenset[str] | None,
+    ) -> None:
         super().__init__(name=f"fake-kubelet-{node}", daemon=True)
         self.cluster = cluster
         self.node = node
+        self.namespaces = namespaces
         self.ready = ready
         self.interval = interval
         self.errors: list[BaseException] = []
@@ -552,6 +588,10 @@ class _FakeKubelet(threading.Thread):
                 # Conflicts and vanished pods are the normal races of a controller; try again next round.
                 if err.status.code not in (404, 409):
                     self.errors.append(err)
+            except BindingError as err:
+                # A namespace being deleted refuses new bindings, as it does for kube-scheduler.
+                if err.code not in (404, 409) and "being terminated" not in err.message:
+                    self.errors.append(err)
             except Exception as err:
                 self.errors.append(err)
             self._stop_event.wait(self.interval)
@@ -560,6 +600,8 @@ class _FakeKubelet(threading.Thread):
         for pod in self._client.list(Pod, namespace="*"):
             meta, spec = pod.metadata, pod.spec
             if meta is None or spec is None or meta.name is None or meta.namespace is None:
+                continue
+            if self.namespaces is not None and meta.namespace not in self.namespaces:
                 continue
             if spec.nodeName not in (None, "", self.node):
                 continue
@@ -645,6 +687,8 @@ def start_cluster(bin_dir: Path, workdir: Path, *, timeout: float = START_TIMEOU
                 f"--etcd-servers={etcd_url}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
+                # Endpoints may not name a loopback address, so the "kubernetes" Service is left without any.
+                "--endpoint-reconciler-type=none",
                 f"--secure-port={api_port}",
                 f"--cert-dir={workdir / 'apiserver-certs'}",
                 f"--tls-cert-file={pki.serving_cert}",
@@ -707,6 +751,12 @@ def start_cluster(bin_dir: Path, workdir: Path, *, timeout: float = START_TIMEOU
             process.stop()
 
 
+def _loopback_opener(ca_file: Path | None) -> urllib.request.OpenerDirector:
+    context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+    # Loopback only: never let a proxy from the environment see these requests.
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+
+
 def _wait_http(
     url: str,
     process: _Process,
@@ -716,10 +766,8 @@ def _wait_http(
     token: str | None = None,
     ca_file: Path | None = None,
 ) -> None:
-    context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    # Loopback only: never let a proxy from the environment see these requests.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+    opener = _loopback_opener(ca_file)
     last = ""
     while time.monotonic() < deadline:
         process.check_alive()

@@ -122,7 +122,7 @@ def test_node_reports_the_kubelet_version_it_was_given(k8s: K8sCluster) -> None:
 
 def test_fake_kubelet_runs_a_rollout_to_completion(k8s: K8sCluster, namespace: str) -> None:
     k8s.admin.create(deployment("rolling", replicas=2), namespace=namespace)
-    with k8s.kubelet("rollout-node"):
+    with k8s.kubelet("rollout-node", namespaces=[namespace]):
         k8s.admin.patch(
             Deployment,
             "rolling",
