@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from lightkube import ApiError, Client, KubeConfig
-from lightkube import ConfigError as KubeConfigError
+from lightkube import ApiError, Client
 from lightkube.resources.core_v1 import ConfigMap, Node
 
 from meshinject.inject.config import InjectorConfig, from_configmap_data
+
+from .client import ClusterError, connect
 
 __all__ = [
     "DEFAULT_ISTIO_NAMESPACE",
@@ -30,12 +31,6 @@ __all__ = [
 DEFAULT_ISTIO_NAMESPACE = "istio-system"
 INJECTOR_CONFIGMAP = "istio-sidecar-injector"
 MESH_CONFIGMAP = "istio"
-#: seconds; a cluster that does not answer in that time is reported as unreachable
-TIMEOUT = 10.0
-
-
-class ClusterError(Exception):
-    """The cluster could not be read; the message says what was tried and what to check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +50,8 @@ def configmap_names(revision: str) -> tuple[str, str]:
 
 
 def kube_client(kubeconfig: Path | None = None, context: str | None = None) -> Client:
-    """A client for the kubeconfig (``$KUBECONFIG``, ``~/.kube/config`` or in-cluster credentials)."""
-    try:
-        config = KubeConfig.from_file(kubeconfig) if kubeconfig is not None else KubeConfig.from_env()
-        single = config.get(context_name=context)
-        if single is None:
-            raise ClusterError("the kubeconfig has no current context: pass --context")
-        return Client(config=single, timeout=httpx2.Timeout(TIMEOUT), field_manager="meshinject")
-    except KubeConfigError as err:
-        raise ClusterError(f"no usable kubeconfig: {err}") from None
-    except OSError as err:
-        raise ClusterError(f"cannot read kubeconfig {kubeconfig}: {err.strerror or err}") from None
-    except (KeyError, ValueError, TypeError, AssertionError) as err:
-        # lightkube reports an incomplete kubeconfig (no user, no server) with plain exceptions.
-        raise ClusterError(f"the kubeconfig is not usable: {err or type(err).__name__}") from None
+    """A client with kubectl's kubeconfig precedence (see :mod:`meshinject.cluster.client`)."""
+    return connect(kubeconfig, context)
 
 
 def _read_configmap(client: Client, name: str, namespace: str) -> dict[str, str] | None:
