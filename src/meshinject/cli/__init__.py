@@ -6,15 +6,10 @@ import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
-from cyclopts import App, Parameter
+from cyclopts import Parameter
 
-from meshinject import __version__
 
-app = App(
-    name="meshinject",
-    help="Automatic sidecar injection for Istio/ASM service meshes, drop-in compatible.",
-    version=__version__,
-)
+from ._app import app
 
 
 @app.command(name="template-conformance")
@@ -216,6 +211,10 @@ def serve(
         conformance_bundles=conformance_bundles,
         log_level=log_level,
     )
+
+
+# Command groups that live in their own modules register themselves on `app` when imported.
+from . import cmd_cluster, cmd_controlplane, cmd_restart, cmd_status  # noqa: E402, F401
 
 
 def main() -> None:
