@@ -140,8 +140,7 @@ def api_call(verb: str, resource: str, *, namespace: str | None = None, name: st
         as_dict = status.to_dict() if hasattr(status, "to_dict") else {}
         if code == 403:
             raise ClusterError(
-                f"forbidden: cannot {verb} {target}: {message} "
-                f"(grant the kubeconfig's user `{verb}` on `{resource}`)",
+                f"forbidden: cannot {verb} {target}: {message} (grant the kubeconfig's user `{verb}` on `{resource}`)",
                 status=as_dict,
                 code=code,
             ) from None
