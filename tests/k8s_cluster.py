@@ -38,8 +38,14 @@ import yaml
 from lightkube import ApiError, Client, KubeConfig
 from lightkube.models import core_v1 as models
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Node, NodeStatus, Pod, PodStatus, ServiceAccount
+from lightkube.resources.apps_v1 import DaemonSet, Deployment, ReplicaSet, StatefulSet
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import Namespace, Node, NodeStatus, Pod, PodStatus, ServiceAccount
 from lightkube.types import PatchType
+
+from meshinject.cluster.client import prepare_decoders
+
+_WORKLOAD_RESOURCES = (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, PodStatus, NodeStatus)
 
 ENV_VAR = "MESHINJECT_K8S_BIN"
 REQUIRED_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
@@ -378,7 +384,19 @@ class K8sCluster:
                 },
             }
         }
-        return self.admin.patch(NodeStatus, name, status, patch_type=PatchType.MERGE)
+        node_obj = self.admin.patch(NodeStatus, name, status, patch_type=PatchType.MERGE)
+        # No node lifecycle controller runs here to lift the not-ready taint a new node starts with; a real kubelet
+        # reporting Ready gets it lifted, so do that too (DaemonSet pods do not tolerate it).
+        taints = [
+            t
+            for t in (node_obj.spec.taints if node_obj.spec else None) or []
+            if t.key != "node.kubernetes.io/not-ready"
+        ]
+        if node_obj.spec is not None and len(taints) != len(node_obj.spec.taints or []):
+            self.admin.patch(
+                Node, name, {"spec": {"taints": [t.to_dict() for t in taints] or None}}, patch_type=PatchType.MERGE
+            )
+        return node_obj
 
     @staticmethod
     def _host_ip(node: str) -> str:
@@ -545,6 +563,9 @@ class K8sCluster:
         raised when the block ends.
         """
         self.add_node(node, kubelet_version=kubelet_version)
+        # msgspec builds a type's decoding table on first use; doing that while another thread decodes the same
+        # types can crash CPython (msgspec 0.22), so every type the kubelet thread decodes is prepared here.
+        prepare_decoders([Pod, Node, Namespace, *_WORKLOAD_RESOURCES])
         kubelet = _FakeKubelet(self, node, ready, interval, None if namespaces is None else frozenset(namespaces))
         kubelet.start()
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +156,22 @@ def api_call(verb: str, resource: str, *, namespace: str | None = None, name: st
             f"cannot reach the Kubernetes API server to {verb} {target}: {err or type(err).__name__} "
             "(check the kubeconfig's current context and that the cluster is up)"
         ) from None
+
+
+def prepare_decoders(resources: Iterable[Any]) -> None:
+    """Build msgspec's decoding tables for these lightkube resources (and their lists) now, in this thread.
+
+    msgspec fills a type's table on its first use, and a thread that decodes while another one fills a table for
+    types they share can crash the interpreter (seen with msgspec 0.22 on CPython 3.11). Worker threads therefore
+    only decode types prepared beforehand.
+    """
+    import msgspec
+    from lightkube.core import decoders
+
+    for resource in resources:
+        with contextlib.suppress(msgspec.ValidationError):
+            msgspec.json.decode(b"{}", type=resource)  # the table is built before the (failing) validation
+        with contextlib.suppress(Exception):  # an internal helper of lightkube: not worth failing over
+            decoders.decode_list(b'{"items":[]}', resource)
+    with contextlib.suppress(Exception):
+        decoders.decode_status(b"{}")
