@@ -21,7 +21,10 @@ def template_conformance_cmd(
     waivers: Annotated[Path | None, Parameter(help="Waiver file (default: tests/conformance_waivers.yaml).")] = None,
     strict: Annotated[bool, Parameter(help="Compare Go's full error texts too.")] = False,
 ) -> int:
-    """Run Go's or Sprig's recorded template test vectors; ends with `N passed, M failed, K skipped`."""
+    """Run Go's or Sprig's recorded template test vectors; ends with `N passed, M failed, K skipped`.
+
+    Example: meshinject template-conformance ../shared/conformance/gotemplate/cases.yaml --only TestExecute
+    """
     from ._template_conformance import template_conformance
 
     return template_conformance(cases_file, only=only, verbose=verbose, waivers=waivers, strict=strict)
@@ -48,7 +51,10 @@ def conformance(
         Path | None, Parameter(help="CA bundle to verify --via-server's certificate (default: not verified).")
     ] = None,
 ) -> int:
-    """Run an Istio-layout injection suite on the kube-inject and webhook paths; ends with `N passed, M failed`."""
+    """Run an Istio-layout injection suite on the kube-inject and webhook paths; ends with `N passed, M failed`.
+
+    Example: meshinject conformance ../shared/conformance/istio --level byte --json report.json
+    """
     from ._conformance import conformance as run
 
     return run(
@@ -116,7 +122,11 @@ def inject(
         Parameter(help="Inject the proxy as a native sidecar (an init container with restartPolicy Always)."),
     ] = None,
 ) -> int:
-    """Inject the sidecar into the workloads of Kubernetes manifests, offline (as istioctl kube-inject)."""
+    """Inject the sidecar into the workloads of Kubernetes manifests, offline (as istioctl kube-inject).
+
+    Example: meshinject inject -f deploy.yaml --revision asm-1-24 --from-cluster | kubectl apply -f -;
+    meshinject inject -f examples/*.yaml --diff
+    """
     from ._inject import run_inject
 
     return run_inject(
@@ -150,7 +160,10 @@ def uninject(
     ] = False,
     output: Annotated[Path | None, Parameter(help="Write to this file instead of standard output.")] = None,
 ) -> int:
-    """Remove an injected sidecar from manifests, using what the sidecar.istio.io/status annotation records."""
+    """Remove an injected sidecar from manifests, using what the sidecar.istio.io/status annotation records.
+
+    Example: kubectl get deploy web -o yaml | meshinject uninject -f -
+    """
     from ._inject import run_uninject
 
     return run_uninject([*(filename or []), *paths], output_format=output_format, diff=diff, output=output)
@@ -190,7 +203,11 @@ def serve(
     ] = None,
     log_level: Annotated[Literal["debug", "info", "warning", "error"], Parameter(help="Log level.")] = "info",
 ) -> int:
-    """Run the sidecar-injection admission webhook (HTTPS, AdmissionReview v1 and v1beta1)."""
+    """Run the sidecar-injection admission webhook (HTTPS, AdmissionReview v1 and v1beta1).
+
+    Example: meshinject serve --config-dir /etc/istio/inject --tls-cert /etc/certs/tls.crt
+    --tls-key /etc/certs/tls.key --revision asm-1-24
+    """
     from ._serve import run_serve
 
     return run_serve(
