@@ -21,7 +21,7 @@ from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.resources.apps_v1 import DaemonSet, Deployment, StatefulSet
 from lightkube.resources.core_v1 import Namespace, Pod
 
-from k8s_cluster import K8sCluster, find_binaries, wait_for
+from k8s_cluster import DEFAULT_NODE, K8sCluster, find_binaries, wait_for
 from test_install_cluster import cleanup, start_server, wait_ready, write_pki
 
 _BINARIES, _REASON = find_binaries()
@@ -40,6 +40,10 @@ def template(app: str) -> PodTemplateSpec:
 
 def workloads() -> list[Any]:
     selector = {"app": "web"}
+    # Other tests of the session register nodes of their own: keep the DaemonSet on the node our kubelet plays.
+    agent = template("agent")
+    assert agent.spec is not None
+    agent.spec.nodeSelector = {"kubernetes.io/hostname": DEFAULT_NODE}
     return [
         Deployment(
             metadata=ObjectMeta(name="web"),
@@ -53,7 +57,7 @@ def workloads() -> list[Any]:
         ),
         DaemonSet(
             metadata=ObjectMeta(name="agent"),
-            spec=DaemonSetSpec(selector=LabelSelector(matchLabels={"app": "agent"}), template=template("agent")),
+            spec=DaemonSetSpec(selector=LabelSelector(matchLabels={"app": "agent"}), template=agent),
         ),
         Pod(metadata=ObjectMeta(name="debug", labels={"app": "debug"}), spec=template("debug").spec),
     ]

@@ -6,9 +6,6 @@ use) or a change that failed; 2 usage errors, unknown names and cluster errors (
 
 from __future__ import annotations
 
-import io
-import json
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
@@ -16,6 +13,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 from cyclopts import App, Parameter
 
 from ._app import app
+from ._output import connect as _connect
+from ._output import emit as _emit
+from ._output import error as _error
+from ._output import say as _say
+from ._output import table as _table
 
 if TYPE_CHECKING:
     from lightkube import Client
@@ -38,54 +40,6 @@ INJECTION_LABEL = "istio-injection"
 
 
 # -- output helpers -------------------------------------------------------------------------------------------
-
-
-def _say(message: str) -> None:
-    """A message for people: on standard error, so standard output stays machine-readable with -o json/yaml."""
-    from rich.console import Console
-
-    Console(stderr=True, highlight=False, soft_wrap=True).print(message, markup=False)
-
-
-def _error(message: str, code: int = 2) -> int:
-    _say(f"error: {message}")
-    return code
-
-
-def _emit(data: Any, output: Output) -> None:
-    if output == "json":
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
-    else:
-        import yaml
-
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
-    sys.stdout.flush()
-
-
-def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, highlight=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    if sys.stdout.isatty():
-        Console(highlight=False).print(table)
-        return
-    # like kubectl: never fold a row when the output goes to a pipe or a file, and no trailing blanks
-    console = Console(highlight=False, width=1000, file=io.StringIO(), color_system=None)
-    with console.capture() as captured:
-        console.print(table)
-    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
-
-
-def _connect(kubeconfig: Path | None, context: str | None) -> Client:
-    from meshinject.cluster.client import connect
-
-    return connect(kubeconfig, context)
 
 
 def _model(client: Client, istio_namespace: str, *, pods: bool) -> tuple[RevisionModel, list[dict[str, Any]]]:

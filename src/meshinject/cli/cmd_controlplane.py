@@ -6,10 +6,9 @@ refused because the revision is still in use); 2 usage errors, unknown revisions
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -17,6 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from cyclopts import Parameter
 
 from ._app import app
+from ._output import emit as _emit
+from ._output import error as _error
+from ._output import say as _say
+from ._output import table as _table
 
 if TYPE_CHECKING:
     from lightkube import Client
@@ -88,47 +91,6 @@ class RevisionFlags:
 
 
 # -- output helpers -------------------------------------------------------------------------------------------
-
-
-def _say(message: str) -> None:
-    """A message for people, on standard error (standard output stays machine-readable)."""
-    from rich.console import Console
-
-    Console(stderr=True, highlight=False, soft_wrap=True).print(message, markup=False)
-
-
-def _error(message: str, code: int = 2) -> int:
-    _say(f"error: {message}")
-    return code
-
-
-def _emit(data: Any, output: Output) -> None:
-    if output == "json":
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-    else:
-        import yaml
-
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
-    sys.stdout.flush()
-
-
-def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, highlight=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    if sys.stdout.isatty():
-        Console(highlight=False).print(table)
-        return
-    console = Console(highlight=False, width=1000, file=io.StringIO(), color_system=None)
-    with console.capture() as captured:
-        console.print(table)
-    sys.stdout.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
 
 
 def _cluster_errors(run: Callable[[], int]) -> int:

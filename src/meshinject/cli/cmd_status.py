@@ -7,7 +7,6 @@ check-inject: at most one webhook would inject); 1 not so; 2 usage errors, unkno
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,9 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from cyclopts import Parameter
 
 from ._app import app
+from ._output import connect as _connect
+from ._output import emit as _emit
+from ._output import error as _error
 
 if TYPE_CHECKING:
-    from lightkube import Client
     from rich.console import Console
 
     from meshinject.cluster.analyze import Finding
@@ -54,11 +55,6 @@ def _say(message: str) -> None:
     _stderr().print(message, markup=False)
 
 
-def _error(message: str, code: int = 2) -> int:
-    _say(f"error: {message}")
-    return code
-
-
 class _Stdout:
     """Standard output for tables: a terminal gets rich's rendering; a pipe gets uncoloured rows at their
     natural width (never folded to 80 columns, like kubectl) without the cells' trailing padding."""
@@ -86,22 +82,6 @@ class _Stdout:
 
 def _stdout() -> _Stdout:
     return _Stdout()
-
-
-def _emit(data: Any, output: Output) -> None:
-    if output == "json":
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
-    else:
-        import yaml
-
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
-    sys.stdout.flush()
-
-
-def _connect(kubeconfig: Path | None, context: str | None) -> Client:
-    from meshinject.cluster.client import connect
-
-    return connect(kubeconfig, context)
 
 
 def _scope(positional: str | None, namespace: str | None, all_namespaces: bool) -> tuple[str | None, str | None]:
