@@ -9,7 +9,12 @@ against ``POST /allow`` (decode + allow, no engine: the transport's limit on the
 The client shares the machine's cores with the server, so the figures are a floor. Every answer is checked
 (HTTP 200, the request's uid, a patch for /inject); a run with errors says so.
 
-Usage: python bench/webhook_load.py [--seconds 4] [--workers 0] [--engine-threads 1]
+``--replicas``: instead of resending the three fixture bodies byte for byte, every request is a different pod the
+way a ReplicaSet's replicas differ (the generated ``kube-api-access-xxxxx`` volume name and the request uid), so
+nothing can be answered from a cache of whole requests. ``--rounds N``: run the four levels N times, interleaved,
+and report each level's median round (a shared machine's noise hits single runs hard).
+
+Usage: python bench/webhook_load.py [--seconds 4] [--workers 0] [--engine-threads 1] [--rounds 1] [--replicas]
 Last line: {"c1_rps", "c16_rps", "c16_p50_ms", "c16_p99_ms", "c64_rps", "c64_p99_ms", "trivial_c16_rps", ...}
 """
 
@@ -19,13 +24,17 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import ssl
+import statistics
+import string
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -57,18 +66,40 @@ def free_port() -> int:
         return port
 
 
-def requests_for(path: str) -> list[tuple[bytes, bytes]]:
-    """(raw HTTP request, expected uid) for each fixture."""
+def _as_replica(review: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The review as another replica's: a fresh request uid and service-account token volume name."""
+    text = json.dumps(review)
+    old = next(
+        (v["name"] for v in review["request"]["object"]["spec"].get("volumes", []) if v["name"].startswith("kube-api")),
+        None,
+    )
+    if old is not None:
+        suffix = "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(5))
+        text = text.replace(old, "kube-api-access-" + suffix)
+    uid = str(uuid.UUID(int=rng.getrandbits(128)))
+    replica: dict[str, Any] = json.loads(text.replace(review["request"]["uid"], uid))
+    return replica
+
+
+def requests_for(path: str, replicas: int = 0) -> list[tuple[bytes, bytes]]:
+    """(raw HTTP request, expected uid) for each fixture, or for ``replicas`` replica-like variants of each."""
+    rng = random.Random(1)
     out = []
     for fixture in sorted(FIXTURES.glob("*.json")):
         data = json.loads(fixture.read_text())
-        review: dict[str, Any] = data.get("body", data)
-        body = json.dumps(review).encode()
-        head = (
-            f"POST {path}?timeout=10s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: kube-apiserver-admission\r\n"
-            f"Content-Type: application/json\r\nAccept: application/json, */*\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        out.append((head.encode() + body, review["request"]["uid"].encode()))
+        original: dict[str, Any] = data.get("body", data)
+        for review in [_as_replica(original, rng) for _ in range(replicas)] if replicas else [original]:
+            body = json.dumps(review).encode()
+            head = (
+                f"POST {path}?timeout=10s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: kube-apiserver-admission\r\n"
+                f"Content-Type: application/json\r\nAccept: application/json, */*\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            )
+            out.append((head.encode() + body, review["request"]["uid"].encode()))
+    if replicas:
+        # Fixtures interleaved (replica 0 of each, replica 1 of each, ...), as in the default mode.
+        count = len(out) // replicas
+        out = [out[i * replicas + j] for j in range(replicas) for i in range(count)]
     return out
 
 
@@ -84,9 +115,15 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def drive(
-    port: int, context: ssl.SSLContext, path: str, concurrency: int, seconds: float, warmup: float
+    port: int,
+    context: ssl.SSLContext,
+    path: str,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    requests: list[tuple[bytes, bytes]] | None = None,
 ) -> dict[str, Any]:
-    requests = requests_for(path)
+    requests = requests or requests_for(path)
     latencies: list[float] = []
     errors: list[str] = []
     start = time.perf_counter()
@@ -147,6 +184,15 @@ def wait_ready(port: int, context: ssl.SSLContext, proc: subprocess.Popen[bytes]
     raise SystemExit("the server did not become ready in time")
 
 
+def _median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the rounds of one level; errors add up."""
+    median: dict[str, Any] = {key: statistics.median(r[key] for r in rows) for key in ("rps", "p50_ms", "p99_ms")}
+    median["requests"] = sum(r["requests"] for r in rows)
+    median["errors"] = sum(r["errors"] for r in rows)
+    median["first_error"] = next((r["first_error"] for r in rows if r["first_error"]), "")
+    return median
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per level")
@@ -155,6 +201,10 @@ def main() -> None:
     parser.add_argument("--engine-threads", type=int, default=1, help="per worker (0 = engine on the event loop)")
     parser.add_argument("--loop", default="auto", help="server event loop: auto, asyncio, uvloop")
     parser.add_argument("--http", default="auto", help="server HTTP parser: auto, h11, httptools")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the levels, report each level's median")
+    parser.add_argument(
+        "--replicas", action="store_true", help="every request a different replica-like pod (no request repeats)"
+    )
     args = parser.parse_args()
     try:
         import uvloop
@@ -185,14 +235,21 @@ def main() -> None:
         )
         try:
             wait_ready(port, context, proc)
-            rows = {}
-            for name, path, concurrency in (
-                ("c1", "/inject", 1),
-                ("c16", "/inject", 16),
-                ("c64", "/inject", 64),
-                ("trivial_c16", "/allow", 16),
-            ):
-                rows[name] = asyncio.run(drive(port, context, path, concurrency, args.seconds, args.warmup))
+            count = 512 if args.replicas else 0
+            requests = {path: requests_for(path, count) for path in ("/inject", "/allow")}
+            rounds: list[dict[str, dict[str, Any]]] = []
+            for _ in range(max(1, args.rounds)):
+                rows = {}
+                for name, path, concurrency in (
+                    ("c1", "/inject", 1),
+                    ("c16", "/inject", 16),
+                    ("c64", "/inject", 64),
+                    ("trivial_c16", "/allow", 16),
+                ):
+                    rows[name] = asyncio.run(
+                        drive(port, context, path, concurrency, args.seconds, args.warmup, requests[path])
+                    )
+                rounds.append(rows)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -202,8 +259,17 @@ def main() -> None:
                 proc.wait(10)
     print(
         f"server: {workers} worker process(es), {args.engine_threads} engine thread(s) each, loop={args.loop}, "
-        f"http={args.http}; {os.cpu_count()} cores"
+        f"http={args.http}; {os.cpu_count()} cores; requests: "
+        + ("replica-like, none repeated" if args.replicas else "the fixture bodies in turn")
     )
+    if len(rounds) > 1:
+        for i, round_rows in enumerate(rounds, 1):
+            print(
+                f"round {i}: "
+                + ", ".join(f"{name} {row['rps']:.0f}/s p99 {row['p99_ms']:.1f} ms" for name, row in round_rows.items())
+            )
+        print(f"median of {len(rounds)} rounds per level:")
+    rows = {name: _median_row([r[name] for r in rounds]) for name in rounds[0]}
     print(f"{'level':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>7}")
     for name, row in rows.items():
         print(

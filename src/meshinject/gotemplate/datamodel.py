@@ -20,9 +20,12 @@ fields per render.
 
 from __future__ import annotations
 
+import contextlib
+import marshal
 import math
 import re
 import struct
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -1136,12 +1139,13 @@ class ProtoMessage(GoObject):
     pointer, as Go's generated getters do; ``String()`` is the single-line text format.
     """
 
-    __slots__ = ("_cache", "data", "mtype")
+    __slots__ = ("_cache", "_tracer", "data", "mtype")
 
     def __init__(self, mtype: MessageType, data: Mapping[str, Any] | None) -> None:
         self.mtype = mtype
         self.data = data
         self._cache: dict[str, Any] = {}
+        self._tracer: _Tracer | None = None
 
     # -- template access -------------------------------------------------------------------------------------
 
@@ -1165,16 +1169,28 @@ class ProtoMessage(GoObject):
         if key in cache:
             return cache[key]
         data = self.data
+        tracer = self._tracer
         if isinstance(m, Oneof):
+            if tracer is not None:
+                tracer.whole(data)
             hit = m.which(data) if data is not None else None
             value: Any = NIL_INTERFACE if hit is None else OneofCase(self.mtype, hit[0], hit[0].kind.wrap(hit[1]))
         elif m.oneof is not None:
+            if tracer is not None:
+                tracer.whole(data)
             hit = m.oneof.which(data) if data is not None else None
             value = m.kind.wrap(hit[1] if hit is not None and hit[0] is m else None)
+        elif tracer is not None and data is not None:
+            value = tracer.child(m.kind, m.raw(data), "m", m)
         else:
             value = m.kind.wrap(m.raw(data) if data is not None else None)
         cache[key] = value
         return value
+
+    def _read_whole(self) -> None:
+        tracer = self._tracer
+        if tracer is not None:
+            tracer.whole(self.data)
 
     def go_method(self, name: str) -> Callable[..., Any] | None:
         m = self.mtype.getter(name)
@@ -1189,8 +1205,12 @@ class ProtoMessage(GoObject):
             if name == "IsValid":
                 return lambda: self.data is not None and self._duration_valid()
         if wkt == "Struct" and name == "AsMap":
-            return lambda: dict(self.data or {})
+            return self._as_map
         return None
+
+    def _as_map(self) -> dict[str, Any]:
+        self._read_whole()
+        return dict(self.data or {})
 
     def go_string(self) -> str:
         if self.data is None:
@@ -1201,6 +1221,7 @@ class ProtoMessage(GoObject):
         return self.go_string()
 
     def go_json(self) -> Any:
+        self._read_whole()
         if self.data is None:
             return None
         if self.mtype.json_shim:
@@ -1224,12 +1245,14 @@ class ProtoMessage(GoObject):
 
     def raw(self, name: str) -> Any:
         """The raw JSON value of a field (by proto, JSON or Go name), ``None`` when unset."""
+        self._read_whole()
         if self.data is None:
             return None
         return self.mtype.field(name).raw(self.data)
 
     def as_duration(self) -> GoDuration:
         """``durationpb.Duration.AsDuration()``: the duration in nanoseconds (saturating like Go)."""
+        self._read_whole()
         if self.data is None:
             return GoDuration(0)
         seconds, nanos = parse_duration(self.data)
@@ -1237,6 +1260,7 @@ class ProtoMessage(GoObject):
         return GoDuration(max(min(total, 2**63 - 1), -(2**63)))
 
     def _duration_valid(self) -> bool:
+        self._read_whole()
         seconds, nanos = parse_duration(self.data)
         if abs(seconds) > _MAX_DURATION_SECONDS or not -1_000_000_000 < nanos < 1_000_000_000:
             return False
@@ -1261,6 +1285,7 @@ class ProtoMessage(GoObject):
 
     def pb_json_data(self) -> Any:
         """The message as legacy ``jsonpb`` writes it, as plain data (objects in declaration order)."""
+        self._read_whole()
         data = self.data
         wkt = self.mtype.wkt
         if self.mtype.opaque:
@@ -1281,6 +1306,7 @@ class ProtoMessage(GoObject):
 
     def text(self) -> str:
         """The single-line protobuf text format of the message body (without braces)."""
+        self._read_whole()
         data = self.data
         if data is None:
             return ""
@@ -1417,13 +1443,14 @@ class StructType:
 class GoStruct(GoObject):
     """A Go struct (or pointer to one) over its JSON form; ``data is None`` is a nil pointer."""
 
-    __slots__ = ("_cache", "data", "pointer", "stype")
+    __slots__ = ("_cache", "_tracer", "data", "pointer", "stype")
 
     def __init__(self, stype: StructType, data: Mapping[str, Any] | None, *, pointer: bool = False) -> None:
         self.stype = stype
         self.data = data
         self.pointer = pointer
         self._cache: dict[str, Any] = {}
+        self._tracer: _Tracer | None = None
 
     def go_type_name(self) -> str:
         return "*" + self.stype.go_type if self.pointer else self.stype.go_type
@@ -1441,32 +1468,52 @@ class GoStruct(GoObject):
         data = self.data
         if data is None:
             raise NilPointerError(f"nil pointer evaluating {self.go_type_name()}.{name}")
-        value = f.kind.wrap(data.get(f.json_name))
+        tracer = self._tracer
+        if tracer is None:
+            value = f.kind.wrap(data.get(f.json_name))
+        else:
+            value = tracer.child(f.kind, data.get(f.json_name), "f", f.json_name)
         cache[name] = value
         return value
 
     def go_method(self, name: str) -> Callable[..., Any] | None:
         f = self.stype.getter(name)
         if f is not None:
-            return lambda: f.kind.wrap(None if self.data is None else self.data.get(f.json_name))
+            return lambda: self._get(f)
         if name == "String" and self.stype.stringer is not None:
             return self.go_string
         return None
 
+    def _get(self, f: GoField) -> Any:
+        """A generated ``GetX`` getter: a fresh value each call; the zero value through a nil pointer."""
+        data = self.data
+        tracer = self._tracer
+        if tracer is None or data is None:
+            return f.kind.wrap(None if data is None else data.get(f.json_name))
+        return tracer.child(f.kind, data.get(f.json_name), "f", f.json_name)
+
+    def _read_whole(self) -> None:
+        tracer = self._tracer
+        if tracer is not None:
+            tracer.whole(self.data)
+
     def go_string(self) -> str | None:
         if self.stype.stringer is None:
             return None
+        self._read_whole()
         if self.data is None:
             return "<nil>"
         return self.stype.stringer(self)
 
     def go_format(self) -> str:
+        self._read_whole()
         if self.data is None:
             return "<nil>"
         body = " ".join(_format_plain(self.go_field(f.go_name)) for f in self.stype.fields)
         return ("&{" if self.pointer else "{") + body + "}"
 
     def go_json(self) -> Any:
+        self._read_whole()
         data = self.data
         if data is None:
             return None
@@ -1649,3 +1696,313 @@ def _go_json_of(value: Any) -> Any:
     if isinstance(value, GoObject):
         return value.go_json()
     return value
+
+
+# ------------------------------------------------------------------------------------------------------------
+# What a template reads: traced data models and a cache keyed by the values read
+
+
+class ReadPath:
+    """Where a value sits in a data model: the steps from the root, interned (one object per distinct path).
+
+    ``step`` is ``"f"`` (a Go struct field, by JSON name), ``"m"`` (a proto field, by its :class:`Field`) or
+    ``"i"`` (a slice element, by index); ``kind`` is the kind of the value found there.
+    """
+
+    __slots__ = ("_children", "arg", "kind", "navigable", "parent", "step")
+
+    def __init__(self, parent: ReadPath | None, step: str, arg: Any, kind: Kind) -> None:
+        self.parent = parent
+        self.step = step
+        self.arg = arg
+        self.kind = kind
+        #: a struct or message: reads go further down
+        self.navigable = _navigable(kind)
+        self._children: dict[tuple[str, Any], ReadPath] = {}
+
+    def child(self, step: str, arg: Any, kind: Kind) -> ReadPath:
+        key = (step, arg)
+        path = self._children.get(key)
+        if path is None:
+            path = self._children.setdefault(key, ReadPath(self, step, arg, kind))
+        return path
+
+    def __repr__(self) -> str:
+        parts: list[str] = []
+        node: ReadPath | None = self
+        while node is not None and node.parent is not None:
+            arg = node.arg.name if isinstance(node.arg, Field) else node.arg
+            parts.append(f"[{arg}]" if node.step == "i" else f".{arg}")
+            node = node.parent
+        return "".join(reversed(parts)) or "."
+
+
+_ROOT_PATHS: dict[tuple[StructType, bool], ReadPath] = {}
+
+# What a read looked at: whether a struct or message is nil (SHAPE), which elements of a slice of them are nil
+# (ELEMENTS), or the whole raw value (WHOLE: a field that is not navigated further; WHOLE_DATA: a struct or
+# message serialised or printed whole).
+SHAPE: Final = 0
+ELEMENTS: Final = 1
+WHOLE: Final = 2
+WHOLE_DATA: Final = 3
+
+
+def _navigable(kind: Kind) -> bool:
+    return isinstance(kind, _StructKind | _MessageKind)
+
+
+def _derive(kind: Kind, raw: Any) -> Any:
+    """The data behind the struct or message that ``kind.wrap(raw)`` gives (None: a nil pointer)."""
+    if isinstance(kind, _StructKind):
+        if isinstance(raw, GoStruct):
+            return raw.data
+        if raw is None and not kind.pointer:
+            return {}
+        return raw
+    msg = kind.wrap(raw)
+    assert isinstance(msg, ProtoMessage)
+    return msg.data
+
+
+def _fingerprint(how: int, kind: Kind, raw: Any, data: Any) -> Any:
+    """What a read saw, as a hashable value; equal fingerprints mean the template saw the same thing.
+
+    A whole value is the string itself when it is a ``str`` (the common case), otherwise its ``marshal``
+    version 0 bytes: exact about types (``1``, ``1.0``, ``True`` and ``"1"`` differ, so do tuples and lists,
+    and a ``str`` never equals ``bytes``), keeps map order, has no sharing or interning marks, and refuses
+    anything that is not plain data (raising ValueError).
+    """
+    if how == WHOLE:
+        return raw if type(raw) is str else marshal.dumps(raw, 0)
+    if how == SHAPE:
+        return data is None
+    if how == ELEMENTS:
+        if raw is None:
+            return None
+        if type(raw) is not list:
+            raise TypeError("not a list")
+        elem = kind.elem  # type: ignore[attr-defined]
+        return tuple(_derive(elem, x) is None for x in raw)
+    return data if type(data) is str else marshal.dumps(data, 0)
+
+
+class ReadLog:
+    """The reads of one template execution over a traced data model, in order, each path and kind once.
+
+    ``poisoned``: a value read could not be fingerprinted (not plain data); the execution cannot be cached.
+    """
+
+    __slots__ = ("_seen", "constant", "poisoned", "reads")
+
+    def __init__(self, constant: Iterable[str] = ()) -> None:
+        self.reads: list[tuple[ReadPath, int, Any]] = []
+        self._seen: set[tuple[ReadPath, int]] = set()
+        self.poisoned = False
+        #: root fields that are the same for every execution sharing a cache (not recorded, not traced)
+        self.constant = frozenset(constant)
+
+    def note(self, path: ReadPath, how: int, raw: Any, data: Any) -> None:
+        key = (path, how)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        try:
+            fp = _fingerprint(how, path.kind, raw, data)
+        except (ValueError, TypeError):
+            self.poisoned = True
+            return
+        self.reads.append((path, how, fp))
+
+
+class _Tracer:
+    """Attached to a traced struct or message: its path and the log its reads go to."""
+
+    __slots__ = ("log", "path")
+
+    def __init__(self, log: ReadLog, path: ReadPath) -> None:
+        self.log = log
+        self.path = path
+
+    def whole(self, data: Any) -> None:
+        self.log.note(self.path, WHOLE_DATA, data, data)
+
+    def child(self, kind: Kind, raw: Any, step: str, arg: Any) -> Any:
+        """``kind.wrap(raw)`` for the field ``arg`` of the traced value, recording what the template sees."""
+        log = self.log
+        if self.path.parent is None and step == "f" and arg in log.constant:
+            return kind.wrap(raw)
+        path = self.path.child(step, arg, kind)
+        if _navigable(kind):
+            value = _traced_wrap(kind, raw, log, path)
+            log.note(path, SHAPE, raw, value.data)
+            return value
+        if isinstance(kind, _ListKind) and _navigable(kind.elem) and (raw is None or type(raw) is list):
+            log.note(path, ELEMENTS, raw, raw)
+            if raw is None:
+                return TypedList((), kind.go_type, is_nil=True)
+            elem = kind.elem
+            return TypedList(
+                [_traced_wrap(elem, x, log, path.child("i", i, elem)) for i, x in enumerate(raw)], kind.go_type
+            )
+        log.note(path, WHOLE, raw, raw)
+        return kind.wrap(raw)
+
+
+def _traced_wrap(kind: Kind, raw: Any, log: ReadLog, path: ReadPath) -> GoStruct | ProtoMessage:
+    wrapped = kind.wrap(raw)
+    value: GoStruct | ProtoMessage
+    if isinstance(wrapped, GoStruct):
+        value = GoStruct(wrapped.stype, wrapped.data, pointer=wrapped.pointer)
+    else:
+        assert isinstance(wrapped, ProtoMessage)
+        value = ProtoMessage(wrapped.mtype, wrapped.data)
+    value._tracer = _Tracer(log, path)
+    return value
+
+
+def traced(root: GoStruct, log: ReadLog) -> GoStruct:
+    """A copy of the struct ``root`` whose reads (and those of everything reached from it) go to ``log``.
+
+    Every way a template can learn something about the data goes through a traced value: field reads and
+    getters record what they return (a nested struct or message only by whether it is nil, a slice of them
+    by which elements are nil, anything else whole), and printing or serialising a struct or message records
+    all of it.
+    """
+    key = (root.stype, root.pointer)
+    path = _ROOT_PATHS.get(key)
+    if path is None:
+        path = _ROOT_PATHS.setdefault(key, ReadPath(None, "", None, struct_kind(root.stype, pointer=root.pointer)))
+    value = GoStruct(root.stype, root.data, pointer=root.pointer)
+    value._tracer = _Tracer(log, path)
+    return value
+
+
+class _Node:
+    """A node of a :class:`ReadTree`: the read to make next and a child per outcome, or a leaf's result."""
+
+    __slots__ = ("children", "how", "outcome", "parent", "path", "result")
+
+    def __init__(self, parent: _Node | None = None, outcome: Any = None) -> None:
+        self.path: ReadPath | None = None
+        self.how = 0
+        self.children: dict[Any, _Node] = {}
+        self.result: Any = None
+        #: the node this one hangs from, under the key ``outcome`` (for pruning an evicted leaf)
+        self.parent = parent
+        self.outcome = outcome
+
+
+def _read_value(path: ReadPath, root: Any, memo: dict[ReadPath, tuple[Any, Any]]) -> tuple[Any, Any]:
+    """The raw value at ``path`` in the root data ``root`` and, for a struct or message, the data behind it."""
+    parent = path.parent
+    if parent is None:
+        found = (root, root)
+    else:
+        hit = memo.get(parent)
+        data = (hit if hit is not None else _read_value(parent, root, memo))[1]
+        step = path.step
+        if step == "f":
+            raw = data.get(path.arg)
+        elif step == "m":
+            raw = path.arg.raw(data)
+        else:
+            raw = data[path.arg]
+        found = (raw, _derive(path.kind, raw) if path.navigable else raw)
+    memo[path] = found
+    return found
+
+
+class ReadTree:
+    """Results of a deterministic computation over a data model, keyed by exactly what it read.
+
+    An execution reads its input in an order that depends only on what it read before, so the executions
+    seen so far form a decision tree: each node names the next read, each outcome leads to a child, each leaf
+    holds the result. :meth:`lookup` replays the reads against new root data and returns the result of an
+    execution that would have read the same values, or None. The tree holds at most ``max_leaves`` results,
+    dropping the least recently used. Lookups may run while one thread inserts (callers serialise inserts):
+    a lookup sees either the old or the new branch, and a result it finds is always a right one.
+    """
+
+    def __init__(self, max_leaves: int = 512) -> None:
+        self._root = _Node()
+        self._leaves: OrderedDict[_Node, None] = OrderedDict()
+        self.max_leaves = max_leaves
+
+    def __len__(self) -> int:
+        return len(self._leaves)
+
+    def lookup(self, root: Any) -> Any:
+        node: _Node | None = self._root
+        memo: dict[ReadPath, tuple[Any, Any]] = {}
+        try:
+            while node is not None:
+                result = node.result
+                if result is not None:
+                    self._touch(node)
+                    return result
+                path = node.path
+                if path is None:
+                    return None
+                found = memo.get(path)
+                if found is None:
+                    found = _read_value(path, root, memo)
+                how = node.how
+                fp: Any
+                # The two common cases of _fingerprint, inline.
+                if how == WHOLE:
+                    raw = found[0]
+                    fp = raw if type(raw) is str else marshal.dumps(raw, 0)
+                elif how == SHAPE:
+                    fp = found[1] is None
+                else:
+                    fp = _fingerprint(how, path.kind, found[0], found[1])
+                node = node.children.get(fp)
+        except Exception:  # data the recorded execution could not have seen: never a hit
+            return None
+        return None
+
+    def _touch(self, leaf: _Node) -> None:
+        # KeyError: evicted by an insert meanwhile (its result was still right).
+        with contextlib.suppress(KeyError):
+            self._leaves.move_to_end(leaf)
+
+    def insert(self, log: ReadLog, result: Any) -> bool:
+        """Remember ``result`` for the reads in ``log``; False when they contradict the tree (not stored)."""
+        if log.poisoned or result is None:
+            return False
+        node = self._root
+        for path, how, fp in log.reads:
+            if node.result is not None:
+                return False
+            if node.path is None:
+                if node.children:
+                    return False
+                node.how = how
+                node.path = path
+            elif node.path is not path or node.how != how:
+                return False
+            child = node.children.get(fp)
+            if child is None:
+                child = node.children.setdefault(fp, _Node(node, fp))
+            node = child
+        if node.path is not None:
+            return False
+        if node.result is None:
+            node.result = result
+            self._leaves[node] = None
+            while len(self._leaves) > self.max_leaves:
+                self._evict(self._leaves.popitem(last=False)[0])
+        return True
+
+    def _evict(self, leaf: _Node) -> None:
+        """Drop a leaf and the branch that led only to it."""
+        leaf.result = None
+        node = leaf
+        while node.parent is not None and not node.children and node.result is None:
+            parent = node.parent
+            if parent.children.get(node.outcome) is node:
+                del parent.children[node.outcome]
+            node = parent
+        if node is self._root and not node.children and node.result is None:
+            node.path = None

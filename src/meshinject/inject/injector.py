@@ -8,6 +8,7 @@ return the injected pod together with the RFC 6902 patch from the original.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -15,16 +16,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 import yaml
 
 from meshinject.gotemplate import ExecError, Template, gojson
+from meshinject.gotemplate.datamodel import GoStruct, ReadLog, ReadTree, traced
 
 from . import jsonpatch, probes, prometheus
 from .config import InjectorConfig
-from .model import sidecar_template_data
-from .podutil import PROXY_CONTAINER, clone, clone_object, find_container, find_sidecar
-from .quantity import QuantityError, canonicalize_resources
+from .model import json_numbers_as_float, sidecar_template_data
+from .podutil import PROXY_CONTAINER, clone, find_container, find_sidecar
+from .quantity import QuantityError, canonical_quantity
 from .resolve import (
     PROXY_CONFIG_ANNOTATION,
     ProxyConfigError,
@@ -32,7 +33,7 @@ from .resolve import (
     overlay_proxy_config,
     parse_proxy_config_annotation,
 )
-from .strategicmerge import StrategicMergeError, merge_pod
+from .strategicmerge import PatchCopies, StrategicMergeError, merge_pod
 from .validate import AnnotationError, validate_annotations
 
 INIT_CONTAINER = "istio-init"
@@ -170,20 +171,62 @@ def _ints(value: Any) -> Any:
 # -- rendering ------------------------------------------------------------------------------------------
 
 
+class _Fragment:
+    """One rendered template text, parsed once: the YAML fragment and what the pipeline derives from it alone.
+
+    Everything here is shared by every injection that renders the same text and must never be changed: the
+    strategic merge only reads its patch and builds its result from copies. Derived values are computed on
+    first use; two threads may both compute one, and each stores a complete value in one assignment.
+    """
+
+    __slots__ = ("_alone", "_prepared", "_prepared_done", "value")
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        self.value = value
+        self._alone: dict[str, Any] | None = None
+        self._prepared: tuple[dict[str, Any], PatchCopies] | None = None
+        self._prepared_done = False
+
+    def alone(self, what: str) -> dict[str, Any]:
+        """The fragment merged onto an empty pod (the template pod of a single template)."""
+        alone = self._alone
+        if alone is None:
+            alone = self._alone = _merge({}, self.value, what)
+        return alone
+
+    def prepared(self) -> tuple[dict[str, Any], PatchCopies] | None:
+        """The fragment with its resource quantities already canonical, and its prepared copies; or None.
+
+        Merged onto a pod that is already typed, such a patch gives a typed result at once (see
+        :func:`_merge_fragment`); None (an unusual fragment) means the merge must be typed afterwards.
+        """
+        if self._prepared_done:
+            return self._prepared
+        prepared: tuple[dict[str, Any], PatchCopies] | None
+        try:
+            clean = _clean_patch(self.value, "")
+            prepared = (clean, PatchCopies(clean))
+        except _Unclean:
+            prepared = None
+        self._prepared = prepared
+        self._prepared_done = True
+        return prepared
+
+
 class _RenderCache:
     """Parsed template output keyed by the rendered text: replicas of one workload render the same YAML."""
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[str, _Fragment] = OrderedDict()
         self._lock = threading.Lock()
         self._size = size
 
-    def parse(self, text: str, template_name: str) -> dict[str, Any]:
+    def parse(self, text: str, template_name: str) -> _Fragment:
         with self._lock:
             hit = self._items.get(text)
             if hit is not None:
                 self._items.move_to_end(text)
-                return clone_object(hit)
+                return hit
         try:
             value = yaml.load(text, Loader=yaml.CSafeLoader)
         except yaml.YAMLError as err:
@@ -194,11 +237,12 @@ class _RenderCache:
             value = {}
         if not isinstance(value, dict):
             raise InjectionError(f"template {template_name!r} must render a Pod fragment (a YAML mapping)")
+        fragment = _Fragment(value)
         with self._lock:
-            self._items[text] = value
+            self._items[text] = fragment
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return clone_object(value)
+        return fragment
 
 
 _render_cache = _RenderCache()
@@ -207,76 +251,102 @@ _render_cache = _RenderCache()
 # Template functions whose result is not a function of the template's inputs: never cache such a render.
 _IMPURE_FUNCS = re.compile(
     r"rand[A-Z]\w*|randInt|uuidv4|now|ago|date\w*|unixEpoch|htmlDate\w*|env|expandenv|gen\w+|"
-    r"derivePassword|bcrypt|htpasswd|shuffle|getHostByName"
+    r"derivePassword|bcrypt|htpasswd|shuffle|getHostByName|encryptAES"
 )
+# Functions that change a map in place: a template using them could change what it reads after reading it (a
+# recorded read would no longer describe the input) or change ``.Values`` for the next injection.
+_MUTATING_FUNCS = frozenset({"set", "unset", "merge", "mergeOverwrite", "mustMerge", "mustMergeOverwrite"})
 
 
 def _is_pure(template: Template) -> bool:
     return not any(_IMPURE_FUNCS.fullmatch(name) for name in template.function_names())
 
 
-class _OutputCache:
-    """Rendered template text keyed by everything the template reads.
+def _mutates(template: Template) -> bool:
+    return not _MUTATING_FUNCS.isdisjoint(template.function_names())
 
-    Replicas of one workload send identical pods apart from their names (usually not even those: the ReplicaSet
-    controller only sets generateName), so rendering once per distinct input saves most of the engine's time.
+
+class _Renders:
+    """Rendered template text keyed by exactly what each render read from the template data.
+
+    Replicas of one workload differ in their names, the generated service-account volume name and little else,
+    none of which a sidecar template reads; so one render serves every replica, and a pod that differs in
+    something the template does read gets its own render. Each template of each configuration has a
+    :class:`ReadTree` of its renders; ``.Values`` is not recorded as it is part of the configuration (its
+    fingerprint is in the key). Templates that call impure or map-mutating functions are never cached.
     """
 
-    def __init__(self, size: int = 512) -> None:
-        self._items: OrderedDict[bytes, str] = OrderedDict()
+    def __init__(self, max_templates: int = 64) -> None:
+        self._trees: OrderedDict[tuple[bytes, str], ReadTree] = OrderedDict()
+        self._cacheable: dict[int, tuple[Template, bool]] = {}
         self._lock = threading.Lock()
-        self._size = size
+        self._max = max_templates
 
-    def get(self, key: bytes) -> str | None:
+    def cacheable(self, template: Template) -> bool:
+        known = self._cacheable.get(id(template))
+        if known is not None and known[0] is template:
+            return known[1]
+        flag = _is_pure(template) and not _mutates(template)
         with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-            return hit
+            if len(self._cacheable) >= 4 * self._max:
+                self._cacheable.clear()
+            self._cacheable[id(template)] = (template, flag)
+        return flag
 
-    def put(self, key: bytes, text: str) -> None:
+    def tree(self, key: tuple[bytes, str]) -> ReadTree:
+        tree = self._trees.get(key)
+        if tree is None:
+            with self._lock:
+                tree = self._trees.get(key)
+                if tree is None:
+                    tree = self._trees[key] = ReadTree()
+                    if len(self._trees) > self._max:
+                        self._trees.popitem(last=False)
+        return tree
+
+    def remember(self, tree: ReadTree, log: ReadLog, rendered: str) -> None:
         with self._lock:
-            self._items[key] = text
-            if len(self._items) > self._size:
-                self._items.popitem(last=False)
+            tree.insert(log, rendered)
 
 
-_output_cache = _OutputCache()
+_renders = _Renders()
 
 
-def _render(
-    params: InjectionParams, name: str, template: Template, data: Any, pod: dict[str, Any], uid: int, gid: int
-) -> str:
-    key: bytes | None = None
-    if _is_pure(template):
-        try:
-            key = msgspec.json.encode(
-                (
-                    params.config.fingerprint,
-                    name,
-                    params.revision,
-                    params.native_sidecars,
-                    uid,
-                    gid,
-                    params.type_meta,
-                    params.deploy_meta,
-                    params.proxy_config,
-                    params.mesh,
-                    pod,
-                )
-            )
-        except (TypeError, msgspec.EncodeError):
-            key = None  # unusual values (non-string keys ...): render without the cache
-    if key is not None:
-        hit = _output_cache.get(key)
-        if hit is not None:
-            return hit
+_go_values_cache: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _go_values(values: Mapping[str, Any]) -> Any:
+    """``.Values`` as Go decodes it (numbers as float64), converted once per configuration and shared.
+
+    Only for templates that cannot change a map in place (see :data:`_MUTATING_FUNCS`): they read it only.
+    """
+    hit = _go_values_cache.get(id(values))
+    if hit is not None and hit[0] is values:
+        return hit[1]
+    converted = json_numbers_as_float(values)
+    if len(_go_values_cache) >= 8:
+        _go_values_cache.clear()
+    _go_values_cache[id(values)] = (values, converted)
+    return converted
+
+
+def _execute(name: str, template: Template, data: Any) -> str:
     try:
-        rendered = template.execute(data)
+        return template.execute(data)
     except ExecError as err:
         raise InjectionError(f"failed to render template {name!r}: {err}") from None
-    if key is not None:
-        _output_cache.put(key, rendered)
+
+
+def _render(params: InjectionParams, name: str, template: Template, data: GoStruct) -> str:
+    if not _renders.cacheable(template):
+        return _execute(name, template, data)
+    tree = _renders.tree((params.config.fingerprint, name))
+    hit = tree.lookup(data.data)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    log = ReadLog(constant=("Values",))
+    rendered = _execute(name, template, traced(data, log))
+    _renders.remember(tree, log, rendered)
     return rendered
 
 
@@ -306,21 +376,217 @@ def _typed_value(value: Any, key: str) -> Any:
         if key in _STRING_MAPS:
             return {k: ("" if v is None else v) for k, v in value.items()}
         if key == "resources":
-            try:
-                value = canonicalize_resources(value)
-            except (QuantityError, ValueError, TypeError) as err:
-                raise InjectionError(f"invalid resource quantity: {err}") from None
+            value = _canonical_resources(value)
         return {k: _typed_value(v, k) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_typed_value(v, key) for v in value]
     return value
 
 
+def _canonical_resources(value: dict[str, Any]) -> dict[str, Any]:
+    """``canonicalize_resources``, with each textual quantity parsed once per process.
+
+    Every injection of one configuration canonicalises the same few proxy resource strings, and parsing a
+    quantity costs more than the rest of the typed walk together.
+    """
+    try:
+        result = dict(value)
+        for key in _QUANTITY_LISTS:
+            items = result.get(key)
+            if isinstance(items, dict):
+                result[key] = {
+                    name: _canonical_text(v) if type(v) is str else canonical_quantity(v) for name, v in items.items()
+                }
+        return result
+    except (QuantityError, ValueError, TypeError) as err:
+        raise InjectionError(f"invalid resource quantity: {err}") from None
+
+
+_QUANTITY_LISTS = ("limits", "requests")
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical_text(text: str) -> str:
+    return canonical_quantity(text)
+
+
+def _typed_in_place(value: Any, key: str) -> Any:
+    """:func:`_typed_value` for a value the caller owns: changed in place where it differs, no copy.
+
+    The merge builds a fresh document, so copying it once more just to drop nulls is wasted work; this walk
+    allocates only where something changes and returns the same object otherwise.
+    """
+    kind = type(value)
+    if kind is dict:
+        if key in _STRING_MAPS:
+            for k, v in value.items():
+                if v is None:
+                    value[k] = ""
+            return value
+        if key == "resources":
+            value = _canonical_resources(value)
+        dropped: list[Any] | None = None
+        for k, v in value.items():
+            vkind = type(v)
+            if vkind is dict or vkind is list:
+                typed = _typed_in_place(v, k)
+                if typed is not v:
+                    value[k] = typed
+            elif v is None:
+                if dropped is None:
+                    dropped = [k]
+                else:
+                    dropped.append(k)
+            elif isinstance(v, dict | list):
+                value[k] = _typed_value(v, k)
+        if dropped is not None:
+            for k in dropped:
+                del value[k]
+        return value
+    if kind is list:
+        for i, v in enumerate(value):
+            vkind = type(v)
+            if vkind is dict or vkind is list:
+                typed = _typed_in_place(v, key)
+                if typed is not v:
+                    value[i] = typed
+            elif v is not None and isinstance(v, dict | list):
+                value[i] = _typed_value(v, key)
+        return value
+    if isinstance(value, dict | list):
+        return _typed_value(value, key)
+    return value
+
+
 def _merge(pod: dict[str, Any], fragment: dict[str, Any], what: str) -> dict[str, Any]:
     try:
-        return _typed(merge_pod(pod, fragment))
+        merged = merge_pod(pod, fragment)
     except StrategicMergeError as err:
         raise InjectionError(f"{what}: strategic merge failed: {err}") from None
+    # The merge result is a fresh document (it shares no dict or list with its inputs).
+    return _typed_in_place(merged, "")  # type: ignore[no-any-return]
+
+
+class _Unclean(Exception):
+    """A patch value that :func:`_clean_patch` cannot prepare exactly."""
+
+
+def _clean_patch(value: Any, key: str) -> Any:
+    """``value`` (a patch) with every quantity the typed decode would canonicalise already canonical.
+
+    Only what :func:`_typed_value` changes in values a merge takes from a patch is done here: nulls stay (in a
+    patch they delete), and so do directives. Raises :class:`_Unclean` for anything that would need more than
+    that (a quantity that does not parse or is not a fixed point of canonicalisation, containers of unusual
+    types), so the caller falls back to typing the merged result.
+    """
+    kind = type(value)
+    if kind is dict:
+        if key in _STRING_MAPS:
+            return value  # the typed decode does not look inside these maps
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            vkind = type(v)
+            if vkind is dict or vkind is list:
+                out[k] = _clean_patch(v, k)
+            elif isinstance(v, dict | list):
+                raise _Unclean(k)
+            else:
+                out[k] = v
+        if key == "resources":
+            for k in _QUANTITY_LISTS:
+                items = out.get(k)
+                if isinstance(items, dict):
+                    out[k] = {name: None if q is None else _clean_quantity(q) for name, q in items.items()}
+        return out
+    if kind is list:
+        return [_clean_patch(v, key) for v in value]
+    if isinstance(value, dict | list):
+        raise _Unclean(key)
+    return value
+
+
+def _clean_quantity(value: Any) -> str:
+    if type(value) not in (str, int, float):
+        raise _Unclean(value)
+    try:
+        text = _canonical_text(value) if type(value) is str else canonical_quantity(value)
+        if _canonical_text(text) != text:
+            raise _Unclean(value)
+    except (QuantityError, ValueError, TypeError):
+        raise _Unclean(value) from None
+    return text
+
+
+def _typed_copy(value: Any, key: str) -> Any:
+    """A deep copy of ``value`` when the typed decode would leave it as it is; raises :class:`_Unclean` if not.
+
+    One walk instead of :func:`_typed_value` plus a comparison. Values inside the string maps (labels,
+    annotations, node selector) must be scalars here: the typed decode would share a container there, and the
+    copy must share nothing with ``value`` since the merge then works on it in place.
+    """
+    kind = type(value)
+    if kind is dict:
+        if key in _STRING_MAPS:
+            for v in value.values():
+                if v is None or isinstance(v, dict | list):
+                    raise _Unclean(key)
+            return dict(value)
+        if key == "resources":
+            try:
+                if _canonical_resources(value) != value:
+                    raise _Unclean(key)
+            except InjectionError:
+                raise _Unclean(key) from None
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            vkind = type(v)
+            if vkind is str or vkind is int or vkind is bool or vkind is float:
+                out[k] = v
+            elif vkind is dict or vkind is list:
+                out[k] = _typed_copy(v, k)
+            elif v is None or isinstance(v, dict | list):
+                raise _Unclean(k)
+            else:
+                out[k] = v
+        return out
+    if kind is list:
+        items = value.copy()
+        for i, v in enumerate(items):
+            vkind = type(v)
+            if vkind is dict or vkind is list:
+                items[i] = _typed_copy(v, key)
+            elif vkind is not str and isinstance(v, dict | list):
+                raise _Unclean(key)
+        return items
+    if isinstance(value, dict | list):
+        raise _Unclean(key)
+    return value
+
+
+def _merge_fragment(pod: dict[str, Any], parsed: _Fragment, what: str, *, owned_typed: bool) -> dict[str, Any]:
+    """``_merge(pod, parsed.value)``, without the typed walk over the result when it cannot change anything.
+
+    When ``pod`` is already typed (Go's decode would not change it) and the fragment's quantities are already
+    canonical, the merged document is typed too: it holds only values from the typed pod and cleaned patch
+    values, maps merge key by key and lists only reorder. ``owned_typed``: ``pod`` is a typed document this
+    call may consume (the previous merge's result); otherwise a copy of it is made if it is typed, which also
+    serves as the merge's working copy.
+    """
+    prepared = parsed.prepared()
+    if prepared is not None:
+        clean, copies = prepared
+        base: dict[str, Any] | None = pod
+        if not owned_typed:
+            try:
+                base = _typed_copy(pod, "")
+            except _Unclean:
+                base = None
+        if base is not None:
+            try:
+                return merge_pod(base, clean, owned=True, copies=copies)
+            except StrategicMergeError as err:
+                raise InjectionError(f"{what}: strategic merge failed: {err}") from None
+    return _merge(pod, parsed.value, what)
 
 
 def run_templates(params: InjectionParams) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -347,6 +613,9 @@ def run_templates(params: InjectionParams) -> tuple[dict[str, Any], dict[str, An
 
     stripped = reinsert_overrides(strip_pod(pod, params.mesh))
     uid, gid = openshift_proxy_ids(params.namespace)
+    templates = [(name, params.config.templates.get(name)) for name in select_templates(pod, params)]
+    # .Values converted once per configuration, unless a template may change it in place.
+    shared_values = not any(template is not None and _mutates(template) for _, template in templates)
     data = sidecar_template_data(
         pod=stripped,
         type_meta=params.type_meta,
@@ -359,17 +628,22 @@ def run_templates(params: InjectionParams) -> tuple[dict[str, Any], dict[str, An
         proxy_uid=uid,
         proxy_gid=gid,
         compliance_policy=params.config.compliance_policy,
+        go_values=_go_values(params.config.values) if shared_values else None,
     )
     merged = pod
+    # Whether ``merged`` is a typed document of our own (true after the first merge).
+    owned_typed = False
     template_pod: dict[str, Any] = {}
-    for name in select_templates(pod, params):
-        template = params.config.templates.get(name)
+    for name, template in templates:
         if template is None:
             known = ", ".join(sorted(params.config.templates))
             raise InjectionError(f"requested template {name!r} not found; have {known}")
-        rendered = _render(params, name, template, data, stripped, uid, gid)
-        fragment = _render_cache.parse(rendered, name)
-        template_pod = _merge(template_pod, fragment, f"template {name!r}")
+        rendered = _render(params, name, template, data)
+        parsed = _render_cache.parse(rendered, name)
+        if template_pod:
+            template_pod = _merge(template_pod, parsed.value, f"template {name!r}")
+        else:
+            template_pod = parsed.alone(f"template {name!r}")
         native = params.native_sidecars
         pod_native = ((merged.get("metadata") or {}).get("annotations") or {}).get(NATIVE_SIDECAR_ANNOTATION)
         if pod_native == "true":
@@ -390,7 +664,8 @@ def run_templates(params: InjectionParams) -> tuple[dict[str, Any], dict[str, An
             proxy = find_container(PROXY_CONTAINER, spec["containers"])
             spec["containers"] = [c for c in spec["containers"] if c.get("name") != PROXY_CONTAINER]
             spec.setdefault("initContainers", []).append(proxy)
-        merged = _merge(merged, fragment, f"template {name!r}")
+        merged = _merge_fragment(merged, parsed, f"template {name!r}", owned_typed=owned_typed)
+        owned_typed = True
     return merged, template_pod
 
 
@@ -511,7 +786,22 @@ def _status_annotation(template_pod: Mapping[str, Any], revision: str) -> str:
         ("imagePullSecrets", names("imagePullSecrets")),
         ("revision", revision or "default"),
     )
-    return "{" + ",".join(f'"{key}":{gojson.marshal(value)}' for key, value in fields) + "}"
+    return "{" + ",".join(f'"{key}":{_status_json(value)}' for key, value in fields) + "}"
+
+
+# Names Kubernetes allows for containers and volumes need no JSON escaping, so they are written directly.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]*")
+
+
+def _status_json(value: list[str] | str | None) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f'"{value}"' if _PLAIN_NAME.fullmatch(value) else gojson.marshal(value)
+    # Every name is plain exactly when their concatenation is.
+    if value and _PLAIN_NAME.fullmatch("".join(value)):
+        return '["' + '","'.join(value) + '"]'
+    return gojson.marshal(value)
 
 
 def _update_cluster_envs(pod: dict[str, Any], envs: Mapping[str, str]) -> None:

@@ -1398,6 +1398,7 @@ def sidecar_template_data(
     compliance_policy: str = "",
     inbound_traffic_policy: str | None = None,
     values_numbers_as_float: bool = True,
+    go_values: Any = None,
 ) -> GoStruct:
     """The dot of an injection template: a ``*inject.SidecarTemplateData``.
 
@@ -1407,7 +1408,8 @@ def sidecar_template_data(
     ``values`` the decoded values JSON, whose numbers become float64 as in Go unless
     ``values_numbers_as_float`` is false (the caller already converted them). Left out, ``proxy_image`` and
     ``proxy_init_image`` are computed from the values, the ProxyConfig's image type and the pod's annotations
-    as Istio does, and ``inbound_traffic_policy`` is read from the MeshConfig.
+    as Istio does, and ``inbound_traffic_policy`` is read from the MeshConfig. ``go_values``, when given, is
+    used as ``.Values`` as it is (``values`` already in Go's form, e.g. converted once per configuration).
     """
     if pod is not None:
         object_meta = pod.get("metadata") or {}
@@ -1422,7 +1424,9 @@ def sidecar_template_data(
         proxy_image = proxy_image_for(raw_values, str(image.get("imageType") or ""), annotations)
     if proxy_init_image is None:
         proxy_init_image = proxy_init_image_for(raw_values, annotations)
-    vals: Any = None if values is None else (json_numbers_as_float(values) if values_numbers_as_float else values)
+    vals: Any = go_values
+    if vals is None and values is not None:
+        vals = json_numbers_as_float(values) if values_numbers_as_float else values
     namespace, name = _pair(deploy_meta)
     data: dict[str, Any] = {
         "TypeMeta": dict(type_meta or {}),

@@ -25,13 +25,17 @@ Deliberate differences from the Go code, none of which changes what the API serv
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
+
 __all__ = [
     "POD_SCHEMA",
     "FieldMeta",
+    "PatchCopies",
     "Schema",
     "StrategicMergeError",
     "merge_pod",
@@ -180,27 +184,52 @@ POD_SCHEMA: Final = Schema(
 )
 
 
-def merge_pod(original: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """Strategic-merge ``patch`` onto the pod ``original``; neither input is modified."""
-    return strategic_merge(original, patch, POD_SCHEMA)
+def merge_pod(
+    original: dict[str, Any],
+    patch: dict[str, Any],
+    *,
+    owned: bool = False,
+    copies: PatchCopies | None = None,
+) -> dict[str, Any]:
+    """Strategic-merge ``patch`` onto the pod ``original``; neither input is modified (see ``owned``)."""
+    return strategic_merge(original, patch, POD_SCHEMA, owned=owned, copies=copies)
 
 
-def strategic_merge(original: dict[str, Any], patch: dict[str, Any], schema: Schema) -> dict[str, Any]:
-    """Apply a strategic merge patch to a JSON object described by ``schema``; returns a new object."""
+def strategic_merge(
+    original: dict[str, Any],
+    patch: dict[str, Any],
+    schema: Schema,
+    *,
+    owned: bool = False,
+    copies: PatchCopies | None = None,
+) -> dict[str, Any]:
+    """Apply a strategic merge patch to a JSON object described by ``schema``; returns a new object.
+
+    The result shares no dict or list with ``patch``. With ``owned``, the caller hands ``original`` over (a
+    fresh document nobody else holds): it is merged in place and returned instead of being copied first.
+    ``copies``: the :class:`PatchCopies` of ``patch``, for a patch that is merged again and again.
+    """
     if not isinstance(original, dict) or not isinstance(patch, dict):
         raise StrategicMergeError("invalid JSON document")
-    return _merge_map(_copy(original), patch, schema)
+    if copies is not None and copies.patch is not patch:
+        raise ValueError("copies were prepared for another patch")
+    return _merge_map(original if owned else _copy(original), patch, schema, copies)
 
 
 # --- values ----------------------------------------------------------------------------------------------
 
 
 def _copy(value: Any) -> Any:
-    if type(value) is dict:
-        return {k: _copy(v) for k, v in value.items()}
-    if type(value) is list:
-        return [_copy(v) for v in value]
+    # Scalars are tested inline: a call per scalar leaf would cost more than the copy itself.
+    kind = type(value)
+    if kind is dict:
+        return {k: (_copy(v) if type(v) in _CONTAINERS else v) for k, v in value.items()}
+    if kind is list:
+        return [(_copy(v) if type(v) in _CONTAINERS else v) for v in value]
     return value
+
+
+_CONTAINERS: Final = frozenset({dict, list})
 
 
 class _Dropped:
@@ -218,31 +247,108 @@ def _is_directive_key(key: str) -> bool:
 
 def _take_new(value: Any) -> Any:
     """A patch value for a key the original lacks: nulls discarded, maps with ``$patch`` removed."""
-    if type(value) is dict:
+    kind = type(value)
+    if kind is dict:
         if _DIRECTIVE in value:
             return _DROPPED
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if item is None or _is_directive_key(key):
+            if item is None or (key[:1] == "$" and _is_directive_key(key)):
                 continue
-            taken = _take_new(item)
-            if taken is not _DROPPED:
-                out[key] = taken
+            if type(item) in _CONTAINERS:
+                taken = _take_new(item)
+                if taken is not _DROPPED:
+                    out[key] = taken
+            else:
+                out[key] = item
         return out
-    if type(value) is list:
-        return [taken for item in value if (taken := _take_new(item)) is not _DROPPED]
+    if kind is list:
+        return [
+            taken
+            for item in value
+            if (taken := (_take_new(item) if type(item) in _CONTAINERS else item)) is not _DROPPED
+        ]
     return value
 
 
 def _replacement(value: Any) -> Any:
     """A patch value used whole (replace, atomic list, new list item), as the typed decode would see it."""
-    if type(value) is dict:
+    kind = type(value)
+    if kind is dict:
         return {
-            key: _replacement(item) for key, item in value.items() if item is not None and not _is_directive_key(key)
+            key: (_replacement(item) if type(item) in _CONTAINERS else item)
+            for key, item in value.items()
+            if item is not None and not (key[:1] == "$" and _is_directive_key(key))
         }
-    if type(value) is list:
-        return [_replacement(item) for item in value]
+    if kind is list:
+        return [(_replacement(item) if type(item) in _CONTAINERS else item) for item in value]
     return value
+
+
+class PatchCopies:
+    """The values a merge takes whole from one patch, prepared once for a patch that is merged many times.
+
+    Every merge rebuilds such values from the patch (nulls and directives dropped, see :func:`_take_new` and
+    :func:`_replacement`) so that the result owns them. For a patch that never changes, the rebuilt value is
+    serialised as JSON the first time and decoded afterwards, which builds the same fresh objects in C. A value
+    that JSON would not carry exactly (other types, non-finite floats, huge integers) is rebuilt as before.
+    The patch must not change while this object is in use (values are remembered by identity).
+    """
+
+    __slots__ = ("_memo", "patch")
+
+    def __init__(self, patch: dict[str, Any]) -> None:
+        self.patch = patch
+        self._memo: dict[tuple[int, bool], Any] = {}
+
+    def fresh(self, value: Any, replace: bool) -> Any:
+        """``_replacement(value)`` if ``replace`` else ``_take_new(value)``, for a container of the patch."""
+        key = (id(value), replace)
+        encoded = self._memo.get(key, _UNKNOWN)
+        if encoded is _UNKNOWN:
+            built = _replacement(value) if replace else _take_new(value)
+            self._memo[key] = _DROPPED if built is _DROPPED else _exact_json(built)
+            return built
+        if encoded is None:
+            return _replacement(value) if replace else _take_new(value)
+        if encoded is _DROPPED:
+            return _DROPPED
+        return _JSON_DECODER.decode(encoded)
+
+
+_UNKNOWN: Final = object()
+_JSON_DECODER: Final = msgspec.json.Decoder()
+_JSON_SCALARS: Final = frozenset({str, int, bool, type(None)})
+
+
+def _exact_json(value: Any) -> bytes | None:
+    """JSON text that decodes back to exactly ``value`` (same types, same order), or None."""
+    if not _json_exact(value):
+        return None
+    try:
+        encoded = msgspec.json.encode(value)
+    except (TypeError, ValueError, OverflowError, msgspec.EncodeError):
+        return None
+    return encoded if _JSON_DECODER.decode(encoded) == value else None
+
+
+def _json_exact(value: Any) -> bool:
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _json_exact(v) for k, v in value.items())
+    if kind is list:
+        return all(_json_exact(v) for v in value)
+    if kind is float:
+        return math.isfinite(value)
+    if kind is int:
+        return bool(-(2**63) <= value < 2**63)
+    return kind in _JSON_SCALARS
+
+
+def _fresh(value: Any, replace: bool, copies: PatchCopies | None) -> Any:
+    if copies is not None and type(value) in _CONTAINERS:
+        return copies.fresh(value, replace)
+    return _replacement(value) if replace else _take_new(value)
 
 
 def _go_key(value: Any) -> Any:
@@ -283,12 +389,14 @@ def _extract_key(key: str, prefix: str) -> str:
 # --- maps ------------------------------------------------------------------------------------------------
 
 
-def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Schema) -> dict[str, Any]:
+def _merge_map(
+    original: dict[str, Any], patch: dict[str, Any], schema: Schema, copies: PatchCopies | None = None
+) -> dict[str, Any]:
     """Merge ``patch`` into ``original`` (which this call owns and may change) and return the result."""
     if _DIRECTIVE in patch:
         directive = patch[_DIRECTIVE]
         if directive == "replace":
-            result: dict[str, Any] = _replacement(patch)
+            result: dict[str, Any] = _fresh(patch, True, copies)
             return result
         if directive == "delete":
             return {}
@@ -296,7 +404,7 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Schema) 
 
     if _RETAIN_KEYS in patch:
         _apply_retain_keys(original, patch)
-    handled = _apply_set_element_orders(original, patch, schema) if _has_set_order(patch) else ()
+    handled = _apply_set_element_orders(original, patch, schema, copies) if _has_set_order(patch) else ()
 
     for key, patch_value in patch.items():
         if key == _RETAIN_KEYS or key in handled:
@@ -309,7 +417,7 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Schema) 
             continue
         if key not in original:
             if not delete_list:
-                taken = _take_new(patch_value)
+                taken = _fresh(patch_value, False, copies)
                 if taken is not _DROPPED:
                     original[key] = taken
             continue
@@ -318,19 +426,19 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Schema) 
         if type(current) is dict and type(patch_value) is dict:
             meta = schema.lookup(key)
             if meta.strategy == "replace":
-                original[key] = _replacement(patch_value)
+                original[key] = _fresh(patch_value, True, copies)
             else:
-                original[key] = _merge_map(current, patch_value, meta.schema)
+                original[key] = _merge_map(current, patch_value, meta.schema, copies)
         elif type(current) is list and type(patch_value) is list:
             meta = schema.lookup(key)
             if meta.strategy == "merge" or delete_list:
-                original[key] = _merge_list(current, patch_value, meta, delete_list)
+                original[key] = _merge_list(current, patch_value, meta, delete_list, copies)
             else:
-                original[key] = _replacement(patch_value)
+                original[key] = _fresh(patch_value, True, copies)
         elif delete_list:
             continue
         else:
-            taken = _take_new(patch_value)
+            taken = _fresh(patch_value, False, copies)
             if taken is _DROPPED:
                 del original[key]
             else:
@@ -356,7 +464,9 @@ def _apply_retain_keys(original: dict[str, Any], patch: dict[str, Any]) -> None:
         del original[key]
 
 
-def _apply_set_element_orders(original: dict[str, Any], patch: dict[str, Any], schema: Schema) -> set[str]:
+def _apply_set_element_orders(
+    original: dict[str, Any], patch: dict[str, Any], schema: Schema, copies: PatchCopies | None
+) -> set[str]:
     """Merge each list that has a ``$setElementOrder`` and put it in that order; returns consumed keys."""
     handled: set[str] = set()
     for key, order in patch.items():
@@ -379,12 +489,12 @@ def _apply_set_element_orders(original: dict[str, Any], patch: dict[str, Any], s
         if found_original and not found_patch:
             merged: list[Any] = original_list  # type: ignore[assignment]
         elif found_patch and not found_original:
-            merged = _take_new(patch_list)
+            merged = _fresh(patch_list, False, copies)
         elif found_patch and found_original:
             if meta.strategy == "merge":
-                merged = _merge_list(original_list, patch_list, meta, False)  # type: ignore[arg-type]
+                merged = _merge_list(original_list, patch_list, meta, False, copies)  # type: ignore[arg-type]
             else:
-                merged = _replacement(patch_list)
+                merged = _fresh(patch_list, True, copies)
         else:
             continue
 
@@ -498,7 +608,9 @@ def _element_kind(lists: Iterable[list[Any]]) -> str:
     return kind
 
 
-def _merge_list(original: list[Any], patch: list[Any], meta: FieldMeta, delete_list: bool) -> list[Any]:
+def _merge_list(
+    original: list[Any], patch: list[Any], meta: FieldMeta, delete_list: bool, copies: PatchCopies | None = None
+) -> list[Any]:
     if not original and not patch:
         return original
     merge_key = meta.merge_key
@@ -518,15 +630,37 @@ def _merge_list(original: list[Any], patch: list[Any], meta: FieldMeta, delete_l
     else:
         if not merge_key:
             raise StrategicMergeError(f"cannot merge lists without merge key for {meta.schema.name}")
-        original, patch_items = _apply_list_directives(original, patch, merge_key)
-        merged = _merge_items(original, patch_items, merge_key, meta.schema)
+        original, patch_items = _apply_list_directives(original, patch, merge_key, copies)
+        if not delete_list and len(patch_items) == len(patch) and _only_new_items(original, patch_items, merge_key):
+            # What the general path below gives in this (the injector's usual) case: every patch item is new,
+            # so they all come first in patch order, then the server's items in their order.
+            # No directives, so patch_items holds the patch's items in order: one fresh copy of the whole list.
+            taken: list[Any] = _fresh(patch, True, copies)
+            return taken + original
+        merged = _merge_items(original, patch_items, merge_key, meta.schema, copies)
 
     in_patch, server_only = _partition(merged, patch_items, merge_key)
     return _normalize_order(in_patch, server_only, patch_items, original, merge_key if is_map else None)
 
 
+def _only_new_items(original: list[Any], patch: list[Any], merge_key: str) -> bool:
+    """Whether every item of both lists is a map with a distinct merge key (patch keys all new)."""
+    seen: set[Any] = set()
+    try:
+        for item in (*original, *patch):
+            if type(item) is not dict or merge_key not in item:
+                return False
+            key = _go_key(item[merge_key])
+            if key in seen:
+                return False
+            seen.add(key)
+    except StrategicMergeError:
+        return False
+    return True
+
+
 def _apply_list_directives(
-    original: list[Any], patch: list[dict[str, Any]], merge_key: str
+    original: list[Any], patch: list[dict[str, Any]], merge_key: str, copies: PatchCopies | None = None
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     """Handle ``$patch`` items: deletions drop matching originals, ``replace`` discards the original list."""
     plain: list[dict[str, Any]] = []
@@ -548,13 +682,19 @@ def _apply_list_directives(
         else:
             raise StrategicMergeError(f"unknown patch type: {directive!r} in map: {item!r}")
     if replace:
-        return [_replacement(item) for item in plain], []
+        return [_fresh(item, True, copies) for item in plain], []
     if doomed:
         original = [item for item in original if not (merge_key in item and _go_key(item[merge_key]) in doomed)]
     return original, plain
 
 
-def _merge_items(original: list[Any], patch: list[dict[str, Any]], merge_key: str, schema: Schema) -> list[Any]:
+def _merge_items(
+    original: list[Any],
+    patch: list[dict[str, Any]],
+    merge_key: str,
+    schema: Schema,
+    copies: PatchCopies | None = None,
+) -> list[Any]:
     """Merge each patch item into the first original item with its key, or append it."""
     merged = list(original)
     position: dict[Any, int] = {}
@@ -568,9 +708,9 @@ def _merge_items(original: list[Any], patch: list[dict[str, Any]], merge_key: st
         found = position.get(key)
         if found is None:
             position[key] = len(merged)
-            merged.append(_replacement(item))
+            merged.append(_fresh(item, True, copies))
         else:
-            merged[found] = _merge_map(merged[found], item, schema)
+            merged[found] = _merge_map(merged[found], item, schema, copies)
     return merged
 
 

@@ -47,6 +47,10 @@ log = structlog.get_logger("meshinject.webhook")
 
 #: seconds a client gets to send its whole body (a slow client must not hold a request slot for ever)
 BODY_TIMEOUT = 10.0
+#: bodies up to this size are answered on the event loop even with engine threads: a pod of ordinary size takes
+#: the engine well under a millisecond (renders are cached), less than handing it to a thread and back costs
+#: (and the hand-off waits on the GIL); a larger pod (thousands of env vars) still goes to an engine thread
+INLINE_BODY_BYTES = 32 * 1024
 RETRY_AFTER = "1"
 
 _encoder = msgspec.json.Encoder()
@@ -178,6 +182,46 @@ def bundle_holders(root: Path) -> dict[str, ConfigHolder]:
     return holders
 
 
+_URL_SPECIAL = re.compile(r"[?#\\]")
+
+
+def _query_timeout(request: Request) -> str | None:
+    """``request.query_params.get("timeout")``, without building the parameters in the usual cases."""
+    query: bytes = request.scope.get("query_string", b"")
+    if b"%" in query or b"+" in query:
+        # Escapes to decode: the general parser.
+        return request.query_params.get("timeout")
+    if b"timeout" not in query:
+        return None
+    value = None
+    for part in query.decode("latin-1").split("&"):
+        name, _, found = part.partition("=")
+        if name == "timeout":
+            value = found  # the last one wins, as in the parsed parameters
+    return value
+
+
+def _request_path(request: Request) -> str:
+    """``request.url.path`` without building the URL, for the paths where the two are the same."""
+    path: str = request.scope["path"]
+    if path[:1] == "/" and path[1:2] != "/" and path.isprintable() and not _URL_SPECIAL.search(path):
+        return path
+    return request.url.path
+
+
+def _drop_managed_fields(decoded: dict[str, Any]) -> None:
+    """Remove ``metadata.managedFields`` from the request's object before the engine copies it.
+
+    The engine ignores it (and leaves it out of the patch), but it is often the largest part of the pod; this
+    decoded body is ours, and nothing else reads that field.
+    """
+    request = decoded.get("request")
+    obj = request.get("object") if isinstance(request, dict) else None
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+
+
 def _pod_name(obj: Any) -> tuple[str, str]:
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     if not isinstance(meta, dict):
@@ -193,6 +237,14 @@ class InjectHandler:
         self.state = state
         self.settings = state.settings
         self.metrics = state.metrics
+        # The latency histogram's series by outcome, looked up once (labels() takes a lock and checks names).
+        self._latency: dict[str, Any] = {}
+
+    def _observe_latency(self, outcome: str, elapsed: float) -> None:
+        series = self._latency.get(outcome)
+        if series is None:
+            series = self._latency[outcome] = self.metrics.latency.labels(outcome=outcome)
+        series.observe(elapsed)
 
     async def endpoint(self, request: Request) -> Response:
         arrived = time.perf_counter()
@@ -200,7 +252,7 @@ class InjectHandler:
         metrics = self.metrics
         metrics.requests.inc()
         holder = state.holder
-        path = request.url.path
+        path = _request_path(request)
         bundle = request.path_params.get("bundle")
         if bundle is not None:
             found = state.bundles.get(bundle)
@@ -222,7 +274,7 @@ class InjectHandler:
     def _finish(self, response: Response, arrived: float, outcome: str, *, failed: bool = True) -> Response:
         elapsed = time.perf_counter() - arrived
         self.metrics.time.observe(elapsed)
-        self.metrics.latency.labels(outcome=outcome).observe(elapsed)
+        self._observe_latency(outcome, elapsed)
         if failed:
             self.metrics.failure.inc()
         if self.settings.log_requests and outcome != "injected":
@@ -271,9 +323,9 @@ class InjectHandler:
                 _overloaded(f"no injector configuration loaded yet: {holder.last_error}"), arrived, "not_ready"
             )
         facts = holder.facts()
-        timeout = parse_timeout(request.query_params.get("timeout"))
+        timeout = parse_timeout(_query_timeout(request))
         executor = self.state.executor
-        if executor is None:
+        if executor is None or len(body) <= INLINE_BODY_BYTES:
             payload, outcome, decoded = self._work(body, config, facts, path, arrived, timeout)
         else:
             loop = asyncio.get_running_loop()
@@ -305,6 +357,7 @@ class InjectHandler:
             decoded, error = None, f"couldn't decode the body: {type(err).__name__}: {err}"
         if decoded is None:
             return _encoder.encode(decode_error_review(error)), error, None
+        _drop_managed_fields(decoded)
         try:
             outcome = review(decoded, config, path=path, facts=facts)
             return _encoder.encode(outcome.response), outcome, decoded
@@ -348,7 +401,7 @@ class InjectHandler:
             metrics.failure.inc()
         metrics.success.inc()
         metrics.time.observe(elapsed)
-        metrics.latency.labels(outcome=result).observe(elapsed)
+        self._observe_latency(result, elapsed)
         if self.settings.log_requests:
             request = (decoded or {}).get("request") or {}
             name, namespace = _pod_name(request.get("object"))
