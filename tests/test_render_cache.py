@@ -1,7 +1,9 @@
-"""The render cache keyed by what a template reads: replicas share a render, anything read keeps its own.
+"""The caches of the injection path: renders keyed by what a template reads, and prepared template output.
 
-Each test counts real template executions (a cache miss executes the template; a hit does not) and checks that
-what the cache returns is exactly what a fresh render of the same input gives.
+Replicas share a render, and anything a template reads keeps its own: each test counts real template
+executions (a miss executes the template; a hit does not) and checks that what the cache returns is exactly
+what a fresh render of the same input gives. The parsed output of a render is prepared once for merging; the
+last tests check that merging it that way gives exactly the plain strategic merge followed by the typed decode.
 """
 
 from __future__ import annotations
@@ -183,6 +185,29 @@ def test_nil_and_empty_differ_where_the_template_can_tell(renders: Renders) -> N
     with_context["spec"]["securityContext"] = {}
     assert annotation(inject(config, pod)) == "nil"
     assert annotation(inject(config, with_context)) == "set"
+    assert renders.count == 2
+
+
+def test_a_serialised_proxy_config_is_read_whole(renders: Renders) -> None:
+    config = config_with("metadata:\n  annotations:\n    seen: {{ protoToJSON .ProxyConfig | quote }}")
+
+    def with_proxy_config(proxy_config: dict[str, Any]) -> dict[str, Any]:
+        params = InjectionParams(
+            pod=replica("a"),
+            config=config,
+            revision="",
+            proxy_config=proxy_config,
+            mesh=config.mesh,
+            type_meta={"kind": "Deployment", "apiVersion": "apps/v1"},
+            deploy_meta={"name": "web", "namespace": "ns"},
+        )
+        return inject_pod(params).pod
+
+    first = annotation(with_proxy_config({"proxyMetadata": {"A": "1"}}))
+    second = annotation(with_proxy_config({"proxyMetadata": {"A": "2"}}))
+    assert renders.count == 2
+    assert (first, second) == ('{"proxyMetadata":{"A":"1"}}', '{"proxyMetadata":{"A":"2"}}')
+    assert annotation(with_proxy_config({"proxyMetadata": {"A": "1"}})) == first
     assert renders.count == 2
 
 
