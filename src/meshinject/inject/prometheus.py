@@ -15,6 +15,7 @@ module takes them in the mapping's order, which is one of the orders Go may prod
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -67,6 +68,7 @@ class PrometheusMergeError(ValueError):
     """The scrape annotations cannot be merged; the message is Istio's, and injection fails with it."""
 
 
+@functools.lru_cache(maxsize=4096)
 def sanitize_label_name(name: str) -> str:
     """Prometheus' ``strutil.SanitizeLabelName``: one ``_`` for every character outside ``[a-zA-Z0-9_]``."""
     return _INVALID_LABEL_CHAR.sub("_", name)
