@@ -16,7 +16,6 @@ import contextlib
 import datetime
 import hashlib
 import importlib.util
-import ipaddress
 import json
 import os
 import secrets
@@ -116,95 +115,48 @@ class _Pki:
 
 
 def _make_pki(directory: Path) -> _Pki:
+    """The apiserver's CA and serving certificate, made by the control plane's own certificate code."""
     # Imported here so that a machine without cryptography can still collect (and skip) the cluster tests.
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from meshinject.cluster import certs
 
     directory.mkdir(parents=True, exist_ok=True)
-    not_before = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
-    not_after = not_before + datetime.timedelta(days=2)
+    now = datetime.datetime.now(datetime.UTC)
+    validity = datetime.timedelta(days=2)
+    ca = certs.new_ca(now, validity, name="meshinject-test")
+    hosts = (
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+        "127.0.0.1",
+        SERVICE_IP,
+    )
+    serving = certs.new_serving(ca, hosts, now, validity)
+    sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
-    def write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> Path:
-        path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        path.chmod(0o600)
+    def write(path: Path, data: bytes, *, secret: bool = False) -> Path:
+        path.write_bytes(data)
+        if secret:
+            path.chmod(0o600)
         return path
 
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "meshinject-test-ca")])
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
+    sa_private = sa_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-
-    serving_key = ec.generate_private_key(ec.SECP256R1())
-    names: list[x509.GeneralName] = [
-        x509.DNSName(name)
-        for name in (
-            "localhost",
-            "kubernetes",
-            "kubernetes.default",
-            "kubernetes.default.svc",
-            "kubernetes.default.svc.cluster.local",
-        )
-    ]
-    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", SERVICE_IP)]
-    serving_cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-        .issuer_name(ca_name)
-        .public_key(serving_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
+    sa_public = sa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-
-    sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    sa_pub = directory / "sa.pub"
-    sa_pub.write_bytes(
-        sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    (directory / "ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "apiserver.crt").write_bytes(serving_cert.public_bytes(serialization.Encoding.PEM))
     return _Pki(
-        ca_cert=directory / "ca.crt",
-        ca_key=write_key(directory / "ca.key", ca_key),
-        serving_cert=directory / "apiserver.crt",
-        serving_key=write_key(directory / "apiserver.key", serving_key),
-        sa_key=write_key(directory / "sa.key", sa_key),
-        sa_pub=sa_pub,
+        ca_cert=write(directory / "ca.crt", ca.cert_pem()),
+        ca_key=write(directory / "ca.key", ca.key_pem(), secret=True),
+        serving_cert=write(directory / "apiserver.crt", serving.cert_pem()),
+        serving_key=write(directory / "apiserver.key", serving.key_pem(), secret=True),
+        sa_key=write(directory / "sa.key", sa_private, secret=True),
+        sa_pub=write(directory / "sa.pub", sa_public),
     )
 
 
