@@ -130,3 +130,34 @@ def test_builtin_configuration_injects_proxy_and_init() -> None:
     proxy = pod["spec"]["containers"][-1]
     assert proxy["image"].startswith("docker.io/istio/proxyv2:")
     assert any(e["name"] == "ISTIO_META_APP_CONTAINERS" for e in proxy["env"])
+
+
+ISTIO_SUITE = SHARED / "conformance" / "istio"
+
+
+@pytest.mark.skipif(not ISTIO_SUITE.is_dir(), reason="shared Istio suite not found")
+def test_review_never_changes_the_request_it_is_given() -> None:
+    # The server decodes each body once and hands it to review(); the conformance runner applies the patch to
+    # the very object it sent. Both rely on the request coming back untouched, whatever the pod looks like:
+    # every input of Istio's suite (re-injections, overrides, native sidecars, OpenShift, missing namespace).
+    from meshinject.conformance.istio import _parts, load_suite, object_to_pod
+
+    suite = load_suite(ISTIO_SUITE)
+    checked = 0
+    for case in suite.cases:
+        config, env = suite.bundle(case["bundle"])
+        facts = ClusterFacts(
+            nodes=env.get("nodes") or [],
+            namespaces={(n.get("metadata") or {}).get("name", ""): n for n in env.get("namespaces") or []},
+        )
+        for part in _parts((suite.root / case["input"]).read_text()):
+            request = {
+                "apiVersion": "admission.k8s.io/v1",
+                "kind": "AdmissionReview",
+                "request": {"uid": "u", "namespace": "ns-from-request", "object": object_to_pod(part)},
+            }
+            before = copy.deepcopy(request)
+            review(request, config, path=str(env.get("injectionPath") or ""), facts=facts)
+            assert request == before, case["id"]
+            checked += 1
+    assert checked >= 100

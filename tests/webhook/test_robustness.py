@@ -138,6 +138,32 @@ def test_truncated_bodies_do_not_hurt_the_server(server: RunningServer, pki: Pki
     assert_alive(server, pki)
 
 
+def test_a_body_that_stops_arriving_is_answered_408_after_the_body_timeout(pki: Pki) -> None:
+    running = start_in_thread(settings_for(pki, body_timeout=0.5))
+    try:
+        body = json.dumps(pod_review(simple_pod())).encode()
+        sock = tls_socket(running, pki)
+        started = time.perf_counter()
+        sock.sendall(raw_request(body[: len(body) // 2], length=len(body)))  # the rest never comes
+        status, payload = read_response(sock)
+        waited = time.perf_counter() - started
+        sock.close()
+        assert (status, payload) == (408, b"request body not received in time\n")
+        assert 0.4 <= waited < 5
+        # A body that arrives slowly but within the limit is answered normally, and so is the next client.
+        sock = tls_socket(running, pki)
+        request = raw_request(json.dumps(pod_review(simple_pod(), uid="steady")).encode())
+        sock.sendall(request[:100])
+        time.sleep(0.2)
+        sock.sendall(request[100:])
+        status, payload = read_response(sock)
+        sock.close()
+        assert status == 200 and json.loads(payload)["response"]["uid"] == "steady"
+        assert_alive(running, pki)
+    finally:
+        running.stop()
+
+
 def test_slow_client_does_not_block_others(server: RunningServer, pki: Pki) -> None:
     body = json.dumps(pod_review(simple_pod(), uid="slow")).encode()
     request = raw_request(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
 import signal
 import socket
@@ -142,3 +143,57 @@ def test_single_worker_exits_zero_on_sigterm(pki: Pki) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_every_admission_request_is_logged_as_one_json_line(pki: Pki, tmp_path: Path) -> None:
+    port = free_port()
+    out_path = tmp_path / "stdout.log"
+    with out_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                *MESHINJECT, "serve", "--tls-cert", str(pki.cert), "--tls-key", str(pki.key),
+                "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "info",
+            ],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            url = f"https://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            with httpx.Client(verify=pki.client_context(), timeout=20) as client:
+                while True:
+                    try:
+                        if client.get(url + "/readyz").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+                injected = pod_review(simple_pod(name="", generateName="web-7d4b9c-"), uid="log-1", namespace="shop")
+                skipped = pod_review(
+                    simple_pod(annotations={"sidecar.istio.io/inject": "false"}), uid="log-2", namespace="shop"
+                )
+                assert client.post(url + "/inject", json=injected).status_code == 200
+                assert client.post(url + "/inject", json=skipped).status_code == 200
+                assert (
+                    client.post(url + "/inject", content=b"{}", headers={"Content-Type": "text/plain"}).status_code
+                    == 415
+                )
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(20)
+    lines = [json.loads(line) for line in out_path.read_text().splitlines() if line.strip()]
+    by_uid = {line.get("uid"): line for line in lines if line.get("event") == "admission request"}
+    first = by_uid["log-1"]
+    assert (first["namespace"], first["pod"], first["decision"], first["level"]) == (
+        "shop",
+        "web-7d4b9c-***",
+        "injected",
+        "info",
+    )
+    assert first["reason"] and first["ms"] > 0 and first["timestamp"].endswith("Z")
+    second = by_uid["log-2"]
+    assert (second["decision"], second["pod"]) == ("skipped", "app")
+    assert "sidecar.istio.io/inject" in second["reason"]
+    rejected = [line for line in lines if line.get("event") == "admission request rejected"]
+    assert [(r["status"], r["outcome"]) for r in rejected] == [(415, "bad_request")]

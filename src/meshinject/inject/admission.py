@@ -76,10 +76,13 @@ def review(
             None,
             "error",
         )
-    pod: dict[str, Any] = clone_object(obj)
-    meta = pod.setdefault("metadata", {})
+    # Only the metadata is changed here, so only it is copied: the engine never changes the pod it is given
+    # (its first merge works on a copy of its own), and the caller's review stays as it was.
+    pod: dict[str, Any] = dict(obj)
+    meta = pod.get("metadata", {})
     if not isinstance(meta, dict):
         return ReviewOutcome(_deny(admission_review, uid, "request.object.metadata must be an object"), None, "error")
+    meta = pod["metadata"] = dict(meta)
     meta.pop("managedFields", None)  # large and irrelevant to injection: keep it out of the patch work
     namespace = meta.get("namespace") or str(request.get("namespace") or "")
     if not meta.get("namespace") and namespace:
@@ -99,6 +102,7 @@ def review(
         return ReviewOutcome(_response(admission_review, uid, {"allowed": True}), decision, "skipped")
     ns_object = (facts.namespaces or {}).get(namespace) if config.platform == "openshift" else None
     if config.platform == "openshift":
+        pod = clone_object(pod)  # the proxy's securityContext may change
         _reset_openshift_proxy_user(pod)
     deploy_meta, type_meta = deploy_meta_from_pod(pod)
     params = InjectionParams(

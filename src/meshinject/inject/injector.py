@@ -666,6 +666,8 @@ def run_templates(params: InjectionParams) -> tuple[dict[str, Any], dict[str, An
             spec.setdefault("initContainers", []).append(proxy)
         merged = _merge_fragment(merged, parsed, f"template {name!r}", owned_typed=owned_typed)
         owned_typed = True
+    if merged is pod:
+        merged = clone(pod)  # no template at all: the caller's pod must still not be changed by post-processing
     return merged, template_pod
 
 

@@ -38,6 +38,7 @@ from meshinject.inject.admission import SUPPORTED_VERSIONS, ClusterFacts, Review
 from meshinject.inject.config import ConfigError, InjectorConfig, load_directory
 
 from .configsource import ConfigHolder, Watcher
+from .logs import RequestLog
 from .metrics import Metrics
 from .nodes import NodeWatcher
 from .settings import WebhookSettings
@@ -45,8 +46,6 @@ from .tls import ReloadingContext
 
 log = structlog.get_logger("meshinject.webhook")
 
-#: seconds a client gets to send its whole body (a slow client must not hold a request slot for ever)
-BODY_TIMEOUT = 10.0
 #: bodies up to this size are answered on the event loop even with engine threads: a pod of ordinary size takes
 #: the engine well under a millisecond (renders are cached), less than handing it to a thread and back costs
 #: (and the hand-off waits on the GIL); a larger pod (thousands of env vars) still goes to an engine thread
@@ -144,6 +143,48 @@ def decode_review(body: bytes) -> tuple[dict[str, Any] | None, str]:
     return obj, ""
 
 
+class BodyDeadlines:
+    """Gives up on request bodies that take too long to arrive: one sweep a second instead of a timer each.
+
+    ``asyncio.timeout`` arms and disarms an event-loop timer for every request; a sweep over the reads in
+    progress costs a request a dictionary entry. A read past its deadline has its task cancelled and sees
+    :class:`TimeoutError`, exactly as under ``asyncio.timeout`` (a cancellation from elsewhere, such as
+    shutdown, stays a cancellation).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._reads: dict[asyncio.Task[Any], tuple[float, int]] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+
+    def start(self, task: asyncio.Task[Any], now: float) -> None:
+        self._reads[task] = (now + self.timeout, task.cancelling())
+
+    def finish(self, task: asyncio.Task[Any]) -> None:
+        self._reads.pop(task, None)
+        self._expired.discard(task)
+
+    def timed_out(self, task: asyncio.Task[Any]) -> bool:
+        """Called with a CancelledError in hand: True if it was this sweep's doing alone (now undone)."""
+        if task not in self._expired:
+            return False
+        _, cancelling = self._reads.get(task, (0.0, 0))
+        return task.uncancel() <= cancelling
+
+    def sweep(self, now: float) -> None:
+        for task, (deadline, _) in list(self._reads.items()):
+            if now >= deadline and task not in self._expired:
+                self._expired.add(task)
+                task.cancel()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = min(1.0, self.timeout / 4)
+        while True:
+            await asyncio.sleep(interval)
+            self.sweep(loop.time())
+
+
 @dataclass(slots=True)
 class WebhookState:
     settings: WebhookSettings
@@ -156,6 +197,7 @@ class WebhookState:
     inflight: int = 0
     executor: ThreadPoolExecutor | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    body_deadlines: BodyDeadlines = field(default_factory=lambda: BodyDeadlines(10.0))
 
 
 def bundle_holders(root: Path) -> dict[str, ConfigHolder]:
@@ -239,6 +281,7 @@ class InjectHandler:
         self.metrics = state.metrics
         # The latency histogram's series by outcome, looked up once (labels() takes a lock and checks names).
         self._latency: dict[str, Any] = {}
+        self._request_log = RequestLog(state.settings.log_level) if state.settings.log_requests else None
 
     def _observe_latency(self, outcome: str, elapsed: float) -> None:
         series = self._latency.get(outcome)
@@ -277,34 +320,66 @@ class InjectHandler:
         self._observe_latency(outcome, elapsed)
         if failed:
             self.metrics.failure.inc()
-        if self.settings.log_requests and outcome != "injected":
-            log.info("admission request rejected", outcome=outcome, status=response.status_code, ms=elapsed * 1000)
+        if self._request_log is not None:
+            self._request_log.write(
+                "admission request rejected", {"outcome": outcome, "status": response.status_code, "ms": elapsed * 1000}
+            )
         return response
 
-    async def _read_body(self, request: Request) -> bytes:
+    async def _read_body(self, request: Request) -> tuple[bytes, str]:
+        """The request body (un-gzipped) and its media type; raises _BodyError, TimeoutError, ClientDisconnect."""
         limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        declared = encoding = media_type = ""
+        # One pass over the raw headers for the three this handler reads (the first of each counts).
+        seen_length = seen_encoding = seen_type = False
+        for name, value in request.scope["headers"]:
+            if name == b"content-length" and not seen_length:
+                declared, seen_length = value.decode("latin-1"), True
+            elif name == b"content-encoding" and not seen_encoding:
+                encoding, seen_encoding = value.decode("latin-1").strip().lower(), True
+            elif name == b"content-type" and not seen_type:
+                media_type, seen_type = value.decode("latin-1").split(";", 1)[0].strip().lower(), True
+        if declared.isdigit() and int(declared) > limit:
             raise _BodyError(400, f"Request entity too large: limit is {limit}")
         chunks: list[bytes] = []
         size = 0
-        async with asyncio.timeout(BODY_TIMEOUT):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise _BodyError(400, f"Request entity too large: limit is {limit}")
-                chunks.append(chunk)
-        body = b"".join(chunks)
-        encoding = request.headers.get("content-encoding", "").strip().lower()
+        receive = request.receive
+        task = asyncio.current_task()
+        assert task is not None
+        deadlines = self.state.body_deadlines
+        deadlines.start(task, asyncio.get_running_loop().time())
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "http.disconnect":
+                    raise ClientDisconnect()
+                if kind != "http.request":
+                    continue
+                chunk = message.get("body", b"")
+                if chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        raise _BodyError(400, f"Request entity too large: limit is {limit}")
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        except asyncio.CancelledError:
+            if deadlines.timed_out(task):
+                raise TimeoutError from None
+            raise
+        finally:
+            deadlines.finish(task)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if encoding in ("", "identity"):
-            return body
+            return body, media_type
         if encoding in ("gzip", "x-gzip"):
-            return _gunzip(body, limit) if body else body
+            return (_gunzip(body, limit) if body else body), media_type
         raise _BodyError(415, f"unsupported Content-Encoding {encoding!r}, want gzip or none")
 
     async def _handle(self, request: Request, holder: ConfigHolder, path: str, arrived: float) -> Response:
         try:
-            body = await self._read_body(request)
+            body, media_type = await self._read_body(request)
         except _BodyError as err:
             return self._finish(_text(err.status, err.message), arrived, "bad_request")
         except TimeoutError:
@@ -314,7 +389,6 @@ class InjectHandler:
             return self._finish(_text(400, "client disconnected"), arrived, "bad_request")
         if not body:
             return self._finish(_text(400, "no body found"), arrived, "bad_request")
-        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != "application/json":
             return self._finish(_text(415, "invalid Content-Type, want `application/json`"), arrived, "bad_request")
         config = holder.config()
@@ -402,20 +476,22 @@ class InjectHandler:
         metrics.success.inc()
         metrics.time.observe(elapsed)
         self._observe_latency(result, elapsed)
-        if self.settings.log_requests:
+        if self._request_log is not None:
             request = (decoded or {}).get("request") or {}
             name, namespace = _pod_name(request.get("object"))
-            log.info(
+            self._request_log.write(
                 "admission request",
-                uid=request.get("uid", ""),
-                namespace=namespace or request.get("namespace", ""),
-                pod=name,
-                decision=result,
-                reason=reason,
-                rule=getattr(getattr(outcome, "decision", None), "rule", None),
-                dry_run=bool(request.get("dryRun")),
-                path=path,
-                ms=round(elapsed * 1000, 3),
+                {
+                    "uid": request.get("uid", ""),
+                    "namespace": namespace or request.get("namespace", ""),
+                    "pod": name,
+                    "decision": result,
+                    "reason": reason,
+                    "rule": getattr(getattr(outcome, "decision", None), "rule", None),
+                    "dry_run": bool(request.get("dryRun")),
+                    "path": path,
+                    "ms": round(elapsed * 1000, 3),
+                },
             )
         return Response(payload, media_type="application/json")
 
@@ -472,6 +548,7 @@ def build_app(state: WebhookState) -> Starlette:
             state.tasks.append(asyncio.create_task(state.holder.watch(state.watcher)))
         if state.tls is not None:
             state.tasks.append(asyncio.create_task(_poll_certificates(state.tls, settings.poll_interval)))
+        state.tasks.append(asyncio.create_task(state.body_deadlines.run()))
         if state.nodes is not None:
             state.nodes.start()
         try:
@@ -543,5 +620,12 @@ def new_state(
         tls = ReloadingContext(settings.tls_cert, settings.tls_key, settings.client_ca, on_reload=on_cert_reload)
     bundles = bundle_holders(settings.conformance_bundles) if settings.conformance_bundles else {}
     return WebhookState(
-        settings=settings, holder=holder, metrics=metrics, tls=tls, watcher=watcher, nodes=nodes, bundles=bundles
+        settings=settings,
+        holder=holder,
+        metrics=metrics,
+        tls=tls,
+        watcher=watcher,
+        nodes=nodes,
+        bundles=bundles,
+        body_deadlines=BodyDeadlines(settings.body_timeout),
     )

@@ -48,6 +48,8 @@ class WebhookSettings:
     #: log one JSON line per admission request
     log_requests: bool = True
     max_body_bytes: int = MAX_BODY_BYTES
+    #: seconds a client gets to send a request's whole body (a slow client must not hold a request slot for ever)
+    body_timeout: float = 10.0
     #: uvicorn's event loop and HTTP parser ("auto" = uvloop and httptools when installed)
     loop: str = "auto"
     http: str = "auto"
