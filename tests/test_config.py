@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from meshinject.inject.config import ConfigError, builtin_config, from_configmap_data, load_directory
+from meshinject.inject.config import ConfigError, InjectorConfig, builtin_config, from_configmap_data, load_directory
 
 BUNDLES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "istio" / "bundles"
 
@@ -68,3 +68,17 @@ def test_builtin_configuration_has_our_sidecar_template() -> None:
 def test_native_sidecar_flag_is_validated() -> None:
     with pytest.raises(ConfigError, match="native sidecars mode 'sometimes'"):
         builtin_config().with_flags(native_sidecars="sometimes")
+
+
+def test_derived_values_are_computed_once_per_configuration_and_not_shared_with_flag_copies() -> None:
+    config = builtin_config()
+    calls: list[str] = []
+
+    def compute(c: InjectorConfig) -> str:
+        calls.append(c.revision)
+        return f"rev={c.revision}"
+
+    assert config.derived("probe", compute) == config.derived("probe", compute) == f"rev={config.revision}"
+    other = config.with_flags(revision="canary")
+    assert other.derived("probe", compute) == "rev=canary"
+    assert calls == [config.revision, "canary"]

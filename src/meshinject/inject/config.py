@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import yaml
@@ -22,6 +22,8 @@ import yaml
 from meshinject.gotemplate import ParseError, Template, gojson
 
 from .templatefuncs import injection_funcs
+
+T = TypeVar("T")
 
 #: Namespaces the webhook never injects (Istio's IgnoredNamespaces plus kind's storage namespace).
 DEFAULT_IGNORED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "local-path-storage")
@@ -60,6 +62,8 @@ class InjectorConfig:
     source: str = "<memory>"
     #: a digest of everything above that templates can read (render caches key on it)
     fingerprint: bytes = field(default=b"", compare=False)
+    #: values derived from this configuration alone, computed on first use (see :meth:`derived`)
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         material = msgspec.json.encode(
@@ -75,6 +79,18 @@ class InjectorConfig:
             )
         )
         object.__setattr__(self, "fingerprint", hashlib.blake2b(material, digest_size=16).digest())
+
+    def derived(self, name: str, compute: Callable[[InjectorConfig], T]) -> T:
+        """``compute(self)``, computed once per configuration and shared: the result must never be changed.
+
+        For values every injection would otherwise recompute from the configuration alone (the ProxyConfig
+        base, the MeshConfig view). Two threads may both compute a value; either result is the same.
+        """
+        try:
+            return self._derived[name]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._derived[name] = compute(self)
+            return value
 
     def with_flags(self, **changes: Any) -> InjectorConfig:
         """A copy with some fields changed (revision, native_sidecars, ...), validated."""

@@ -19,11 +19,12 @@ from typing import Any
 import yaml
 
 from meshinject.gotemplate import ExecError, Template, gojson
-from meshinject.gotemplate.datamodel import GoStruct, ReadLog, ReadTree, traced
+from meshinject.gotemplate.datamodel import GoStruct, ProtoMessage, ReadLog, ReadTree, traced
 
 from . import jsonpatch, probes, prometheus
 from .config import InjectorConfig
-from .model import json_numbers_as_float, sidecar_template_data
+from .model import inbound_traffic_policy_mode, json_numbers_as_float, sidecar_template_data
+from .model import mesh_config as mesh_config_message
 from .podutil import PROXY_CONTAINER, clone, find_container, find_sidecar
 from .quantity import QuantityError, canonical_quantity
 from .resolve import (
@@ -350,6 +351,14 @@ def _render(params: InjectionParams, name: str, template: Template, data: GoStru
     return rendered
 
 
+def _mesh_message(config: InjectorConfig) -> ProtoMessage:
+    return mesh_config_message(config.mesh)
+
+
+def _inbound_mode(config: InjectorConfig) -> str:
+    return inbound_traffic_policy_mode(config.derived("mesh_message", _mesh_message))
+
+
 def select_templates(pod: Mapping[str, Any], params: InjectionParams) -> list[str]:
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
     names: Sequence[str]
@@ -616,12 +625,16 @@ def run_templates(params: InjectionParams) -> tuple[dict[str, Any], dict[str, An
     templates = [(name, params.config.templates.get(name)) for name in select_templates(pod, params)]
     # .Values converted once per configuration, unless a template may change it in place.
     shared_values = not any(template is not None and _mutates(template) for _, template in templates)
+    # The configuration's own mesh (the webhook's case, not kube-inject's per-pod one): its views are shared,
+    # unless a template may change a map in place.
+    config_mesh = shared_values and params.mesh is params.config.mesh
     data = sidecar_template_data(
         pod=stripped,
         type_meta=params.type_meta,
         deploy_meta=params.deploy_meta,
         proxy_config=params.proxy_config,
-        mesh_config=params.mesh,
+        mesh_config=params.config.derived("mesh_message", _mesh_message) if config_mesh else params.mesh,
+        inbound_traffic_policy=params.config.derived("inbound_mode", _inbound_mode) if config_mesh else None,
         values=params.config.values,
         revision=params.revision,
         native_sidecars=params.native_sidecars,
@@ -773,7 +786,24 @@ def _adjust_init_container_user(
 # -- post-processing ------------------------------------------------------------------------------------
 
 
+# The status annotation by template pod (replicas share one: the parsed output of a cached render).
+_status_memo: dict[tuple[int, str], tuple[Mapping[str, Any], str]] = {}
+
+
 def _status_annotation(template_pod: Mapping[str, Any], revision: str) -> str:
+    key = (id(template_pod), revision)
+    hit = _status_memo.get(key)
+    if hit is not None and hit[0] is template_pod:
+        return hit[1]
+    text = _status_text(template_pod, revision)
+    if len(_status_memo) >= 64:
+        _status_memo.clear()
+    # The entry keeps the template pod alive, so its id cannot name another object while it is here.
+    _status_memo[key] = (template_pod, text)
+    return text
+
+
+def _status_text(template_pod: Mapping[str, Any], revision: str) -> str:
     spec = template_pod.get("spec") or {}
 
     def names(key: str) -> list[str] | None:

@@ -77,8 +77,13 @@ def _same(a: Any, b: Any) -> bool:
     if kind is dict or kind is list:
         if a != b:
             return False
-        text = _text(a)
-        return text is not None and text == _text(b)
+        # Python's == holds; JSON equality needs the same types too. Encoding in the documents' own key order
+        # is cheaper than sorting: documents equal except for key order come out "not same" and are then
+        # diffed field by field, which finds nothing to change.
+        try:
+            return _ENCODER.encode(a) == _ENCODER.encode(b)
+        except (TypeError, ValueError, OverflowError):
+            return False
     return _same_scalar(a, b)
 
 

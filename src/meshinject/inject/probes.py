@@ -65,6 +65,14 @@ def prober_urls(container: str) -> dict[str, str]:
     }
 
 
+_HANDLER_FIELDS: Final = ("readinessProbe", "livenessProbe", "startupProbe", "lifecycle")
+
+
+def _has_handlers(container: Mapping[str, Any]) -> bool:
+    """Whether the container has anything the probe rewrite looks at (most sidecar-less containers do not)."""
+    return any(container.get(field) is not None for field in _HANDLER_FIELDS)
+
+
 def _containers(pod: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     spec = pod.get("spec") or {}
     return [c for c in (spec.get(key) or []) if isinstance(c, dict)]
@@ -236,6 +244,8 @@ def dump_app_probers(pod: Mapping[str, Any], status_port: int) -> str:
     """
     out: dict[str, dict[str, Any] | None] = {}
     for c in _containers(pod, "initContainers") + _containers(pod, "containers"):
+        if not _has_handlers(c):
+            continue
         name = _str(c.get("name"))
         if name == PROXY_CONTAINER_NAME:
             continue
@@ -296,6 +306,8 @@ def _convert_handler(handler: Any, path: str, port: int, allow_grpc: bool) -> di
 
 
 def _convert_container(container: dict[str, Any], port: int) -> None:
+    if not _has_handlers(container):
+        return
     urls = prober_urls(_str(container.get("name")))
     for field, kind in _PROBES:
         new = _convert_handler(container.get(field), urls[kind], port, allow_grpc=True)

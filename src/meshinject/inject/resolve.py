@@ -96,9 +96,13 @@ def overlay_proxy_config(base: Mapping[str, Any], overlay: Mapping[str, Any]) ->
 _WRAPPER_FIELDS = frozenset({"concurrency", "holdApplicationUntilProxyStarts", "readinessProbe"})
 
 
+def _proxy_config_base(config: InjectorConfig) -> dict[str, Any]:
+    return overlay_proxy_config(config.default_proxy_config, config.mesh.get("defaultConfig") or {})
+
+
 def webhook_proxy_config(config: InjectorConfig, pod: Mapping[str, Any]) -> dict[str, Any]:
     """Istio's GetProxyConfigOrDefault without ProxyConfig resources: defaults, mesh, then the pod annotation."""
-    result = overlay_proxy_config(config.default_proxy_config, config.mesh.get("defaultConfig") or {})
+    result = dict(config.derived("proxy_config_base", _proxy_config_base))
     annotation = ((pod.get("metadata") or {}).get("annotations") or {}).get(PROXY_CONFIG_ANNOTATION)
     if annotation is not None:
         # A malformed annotation is ignored here, as Istio does; annotation validation rejects the pod later.
