@@ -13,20 +13,18 @@ from meshinject.cluster.restart import (
     Action,
     Inventory,
     PlanOptions,
-    RevisionConfig,
     check_pod,
     clean_pod_manifest,
     daemonset_rollout,
     deployment_rollout,
-    expected_revision,
     parse_duration,
     plan_restart,
     pod_problem,
     restarted_at,
-    revision_config,
     statefulset_rollout,
-    webhooks_from_configurations,
 )
+from meshinject.cluster.status import RevisionInjector, injector_from_configmaps, revision_by_labels
+from meshinject.cluster.webhooks import parse_webhook_configurations
 
 NS = "shop"
 
@@ -286,16 +284,19 @@ def test_plan_orders_by_namespace_then_workload_kind_with_bare_pods_last() -> No
 # -- what the namespace selects now ---------------------------------------------------------------------------------
 
 
-def test_label_conventions_without_webhooks() -> None:
-    assert expected_revision({"istio-injection": "enabled"}, {}).revision == "default"
-    assert expected_revision({"istio.io/rev": "canary"}, {}).revision == "canary"
+def test_label_conventions_stand_in_when_webhooks_cannot_be_read() -> None:
+    def revision(namespace_labels: dict[str, str], pod_labels: dict[str, str]) -> str | None:
+        return revision_by_labels(namespace_labels, pod_labels)[0]
+
+    assert revision({"istio-injection": "enabled"}, {}) == "default"
+    assert revision({"istio.io/rev": "canary"}, {}) == "canary"
     # istio-injection wins over istio.io/rev (what Istio's IST0123 warns about)
-    assert expected_revision({"istio-injection": "enabled", "istio.io/rev": "canary"}, {}).revision == "default"
-    assert expected_revision({"istio-injection": "disabled", "istio.io/rev": "canary"}, {}).revision is None
-    assert expected_revision({}, {"istio.io/rev": "canary"}).revision == "canary"
-    assert expected_revision({}, {"sidecar.istio.io/inject": "true"}).revision == "default"
-    assert expected_revision({"istio.io/rev": "canary"}, {"sidecar.istio.io/inject": "false"}).revision is None
-    assert expected_revision({}, {}).revision is None
+    assert revision({"istio-injection": "enabled", "istio.io/rev": "canary"}, {}) == "default"
+    assert revision({"istio-injection": "disabled", "istio.io/rev": "canary"}, {}) is None
+    assert revision({}, {"istio.io/rev": "canary"}) == "canary"
+    assert revision({}, {"sidecar.istio.io/inject": "true"}) == "default"
+    assert revision({"istio.io/rev": "canary"}, {"sidecar.istio.io/inject": "false"}) is None
+    assert revision({}, {}) is None
 
 
 def _istio_webhooks(revision: str, *, default: bool, tag: str | None = None) -> dict[str, Any]:
@@ -372,32 +373,41 @@ def test_webhooks_of_istio_configurations_are_found_and_others_ignored() -> None
     for hook in not_pods["webhooks"]:
         hook["rules"] = [{"operations": ["CREATE"], "resources": ["services"]}]
 
-    hooks = webhooks_from_configurations([_istio_webhooks("1-20", default=True), unrelated, not_pods])
+    hooks = parse_webhook_configurations([_istio_webhooks("1-20", default=True), unrelated, not_pods])
+    calling = [h for h in hooks if h.intercepts_pod_creation]
 
-    assert [(h.configuration, h.name, h.revision) for h in hooks] == [
+    assert [(h.config_name, h.webhook_name, h.revision) for h in calling] == [
         ("istio-sidecar-injector-1-20", "rev.namespace.sidecar-injector.istio.io", "1-20"),
         ("istio-sidecar-injector-1-20", "rev.object.sidecar-injector.istio.io", "1-20"),
         ("istio-sidecar-injector-1-20", "namespace.sidecar-injector.istio.io", "1-20"),
         ("istio-sidecar-injector-1-20", "object.sidecar-injector.istio.io", "1-20"),
     ]
-    assert hooks[0].service_namespace == "mesh-system"
+    assert calling[0].client_config.service_namespace == "mesh-system"
+    # The services-only configuration is recognised, but never called for a pod: nothing selects through it.
+    check = check_pod(pod("web-1"), namespace(**{"istio.io/rev": "1-21"}), webhooks=hooks)
+    assert not check.outdated and check.expected is None
 
 
 def test_webhooks_resolve_a_revision_tag_to_its_revision() -> None:
-    hooks = webhooks_from_configurations(
+    hooks = parse_webhook_configurations(
         [_istio_webhooks("1-20", default=False), _istio_webhooks("1-21", default=False, tag="prod")]
     )
 
-    by_tag = expected_revision({"istio.io/rev": "prod"}, {}, hooks)
-    by_pod_label = expected_revision({}, {"istio.io/rev": "1-20"}, hooks)
-    nothing = expected_revision({"istio-injection": "enabled"}, {}, hooks)  # no default revision installed
+    by_tag = check_pod(pod("a"), namespace(**{"istio.io/rev": "prod"}), webhooks=hooks)
+    by_pod_label = check_pod(pod("b", labels={"istio.io/rev": "1-20"}), namespace(), webhooks=hooks)
+    nothing = check_pod(pod("c"), namespace(**{"istio-injection": "enabled"}), webhooks=hooks)  # no default revision
 
-    assert (by_tag.revision, by_tag.via) == (
-        "1-21",
-        "webhook rev.namespace.sidecar-injector.istio.io of istio-revision-tag-prod",
-    )
-    assert by_pod_label.revision == "1-20"
-    assert nothing.revision is None
+    assert (by_tag.outdated, by_tag.expected) == (True, "1-21")
+    assert "istio-revision-tag-prod/rev.namespace.sidecar-injector.istio.io" in by_tag.reason
+    assert (by_pod_label.outdated, by_pod_label.expected) == (True, "1-20")
+    assert (nothing.outdated, nothing.expected) == (False, None)
+
+
+def test_an_empty_webhook_list_means_nothing_injects_unlike_an_unreadable_one() -> None:
+    ns = namespace(**{"istio-injection": "enabled"})
+
+    assert not check_pod(pod("web-1"), ns, webhooks=[]).outdated
+    assert check_pod(pod("web-1"), ns, webhooks=None).outdated
 
 
 # -- is a pod outdated ----------------------------------------------------------------------------------------------
@@ -407,7 +417,9 @@ def test_pod_without_sidecar_in_an_injected_namespace_is_outdated() -> None:
     check = check_pod(pod("web-1"), namespace(**{"istio-injection": "enabled"}))
 
     assert check.outdated
-    assert check.reason == "no sidecar, though namespace label istio-injection=enabled selects revision default"
+    assert check.reason == (
+        "namespace label istio-injection=enabled selects revision default, but the pod has no istio-proxy: restart it"
+    )
 
 
 def test_pod_opting_out_by_annotation_is_not_outdated() -> None:
@@ -418,16 +430,18 @@ def test_pod_opting_out_by_annotation_is_not_outdated() -> None:
     for p in (opted_out, host_network):
         check = check_pod(p, namespace(**{"istio.io/rev": "canary"}))
         assert not check.outdated
-        assert check.reason.startswith("not injected, as revision canary decides:")
+        assert check.reason.startswith(
+            "not injected: namespace label istio.io/rev=canary selects revision canary, but its injector skips the pod:"
+        )
 
 
 def test_never_inject_selector_of_the_revision_is_honoured() -> None:
-    config = RevisionConfig("default", never_inject_selector=({"matchLabels": {"tier": "batch"}},))
+    config = RevisionInjector("default", never_inject_selector=({"matchLabels": {"tier": "batch"}},))
 
     check = check_pod(
         pod("batch-1", labels={"tier": "batch"}),
         namespace(**{"istio-injection": "enabled"}),
-        revisions={"default": config},
+        injectors={"default": config},
     )
 
     assert not check.outdated
@@ -442,7 +456,9 @@ def test_sidecar_of_another_revision_is_outdated() -> None:
 
     assert check.outdated
     assert (check.revision, check.expected) == ("stable", "canary")
-    assert check.reason == "sidecar of revision stable, but namespace label istio.io/rev=canary selects revision canary"
+    assert check.reason == (
+        "runs revision stable's proxy, but namespace label istio.io/rev=canary selects revision canary now"
+    )
 
 
 def test_sidecar_revision_falls_back_to_the_istio_rev_annotation() -> None:
@@ -455,7 +471,7 @@ def test_sidecar_revision_falls_back_to_the_istio_rev_annotation() -> None:
 
 
 def test_stale_proxy_image_is_outdated_and_the_current_one_is_not() -> None:
-    config = revision_config(
+    config = injector_from_configmaps(
         "canary", {"values": json.dumps({"global": {"hub": "gcr.io/istio-release", "tag": "1.21.2"}})}
     )
     ns = namespace(**{"istio.io/rev": "canary"})
@@ -463,18 +479,18 @@ def test_stale_proxy_image_is_outdated_and_the_current_one_is_not() -> None:
     stale = check_pod(
         pod("a", annotations=injected("canary"), sidecar="gcr.io/istio-release/proxyv2:1.21.1"),
         ns,
-        revisions={"canary": config},
+        injectors={"canary": config},
     )
     current = check_pod(
         pod("b", annotations=injected("canary"), sidecar="gcr.io/istio-release/proxyv2:1.21.2"),
         ns,
-        revisions={"canary": config},
+        injectors={"canary": config},
     )
 
     assert stale.outdated
     assert stale.reason == (
-        "proxy image gcr.io/istio-release/proxyv2:1.21.1 is stale: revision canary injects "
-        "gcr.io/istio-release/proxyv2:1.21.2"
+        "proxy image gcr.io/istio-release/proxyv2:1.21.1 is not the image revision canary injects now "
+        "(gcr.io/istio-release/proxyv2:1.21.2)"
     )
     assert not current.outdated
     assert current.reason == "sidecar of revision canary is current"
@@ -484,7 +500,7 @@ def test_sidecar_nothing_selects_any_more_is_outdated() -> None:
     check = check_pod(pod("web-1", annotations=injected("stable"), sidecar="hub/proxyv2:1"), namespace())
 
     assert check.outdated
-    assert check.reason.startswith("has a sidecar (revision stable) but nothing selects the pod now")
+    assert check.reason.startswith("has an injected sidecar, but none would be injected now")
 
 
 def test_sidecar_written_into_the_pod_template_is_never_outdated() -> None:
@@ -523,7 +539,7 @@ def test_only_outdated_keeps_workloads_with_an_outdated_pod() -> None:
         ("Deployment", "web", Action.ROLLOUT, ("web-1", "web-2")),
         ("StatefulSet", "db", Action.DELETE_ONE_BY_ONE, ("db-1",)),
     ]
-    assert plan.items[0].reason.startswith("1/2 pod(s) outdated (no sidecar, though namespace label")
+    assert plan.items[0].reason.startswith("1/2 pod(s) outdated (namespace label istio.io/rev=canary selects")
     assert plan.up_to_date == ["deployment/api in shop"]
     checks = plan.to_dict()["workloads"][1]["podChecks"]
     assert [(c["pod"], c["outdated"], c["revision"], c["expected"]) for c in checks] == [
@@ -540,46 +556,50 @@ def _values(**glob: Any) -> dict[str, str]:
 
 
 def test_proxy_image_is_hub_proxyv2_and_tag() -> None:
-    config = revision_config("x", _values(hub="docker.io/istio", tag="1.22.0"))
+    injector = injector_from_configmaps("x", _values(hub="docker.io/istio", tag="1.22.0"))
 
-    assert config.proxy_image(pod("p")) == "docker.io/istio/proxyv2:1.22.0"
+    assert injector.proxy_image({}) == "docker.io/istio/proxyv2:1.22.0"
 
 
 def test_proxy_image_name_variant_and_full_reference() -> None:
-    named = revision_config("x", _values(hub="h.example/istio", tag="1.22.0", proxy={"image": "proxy-fips"}))
-    distroless = revision_config("x", _values(hub="h.example/istio", tag="1.22.0", variant="distroless"))
-    full = revision_config("x", _values(proxy={"image": "mirror.example/istio/proxyv2:1.22.0"}))
-    mesh_type = revision_config(
+    named = injector_from_configmaps("x", _values(hub="h.example/istio", tag="1.22.0", proxy={"image": "proxy-fips"}))
+    distroless = injector_from_configmaps("x", _values(hub="h.example/istio", tag="1.22.0", variant="distroless"))
+    full = injector_from_configmaps("x", _values(proxy={"image": "mirror.example/istio/proxyv2:1.22.0"}))
+    mesh_type = injector_from_configmaps(
         "x", _values(hub="h.example/istio", tag="1.22.0"), {"mesh": "defaultConfig:\n  image:\n    imageType: debug\n"}
     )
 
-    assert named.proxy_image(pod("p")) == "h.example/istio/proxy-fips:1.22.0"
-    assert distroless.proxy_image(pod("p")) == "h.example/istio/proxyv2:1.22.0-distroless"
-    assert full.proxy_image(pod("p")) == "mirror.example/istio/proxyv2:1.22.0"
-    assert mesh_type.proxy_image(pod("p")) == "h.example/istio/proxyv2:1.22.0-debug"
+    assert named.proxy_image({}) == "h.example/istio/proxy-fips:1.22.0"
+    assert distroless.proxy_image({}) == "h.example/istio/proxyv2:1.22.0-distroless"
+    assert full.proxy_image({}) == "mirror.example/istio/proxyv2:1.22.0"
+    assert mesh_type.proxy_image({}) == "h.example/istio/proxyv2:1.22.0-debug"
 
 
 def test_pod_annotation_overrides_the_proxy_image() -> None:
-    config = revision_config("x", _values(hub="h.example/istio", tag="1.22.0"))
-    pinned = pod("p", annotations={"sidecar.istio.io/proxyImage": "my.example/proxy:custom"})
+    injector = injector_from_configmaps("x", _values(hub="h.example/istio", tag="1.22.0"))
 
-    assert config.proxy_image(pinned) == "my.example/proxy:custom"
+    # A full reference is what Istio's template injects; a bare name is the pod's own choice: never "stale".
+    assert injector.proxy_image({"sidecar.istio.io/proxyImage": "my.example/proxy:custom"}) == "my.example/proxy:custom"
+    assert injector.proxy_image({"sidecar.istio.io/proxyImage": "proxy-custom"}) is None
+    pinned = pod("p", annotations={**injected("x"), "sidecar.istio.io/proxyImage": "my.example/proxy:custom"})
+    pinned["spec"]["containers"][1:] = [{"name": "istio-proxy", "image": "my.example/proxy:custom"}]
+    assert not check_pod(pinned, namespace(**{"istio.io/rev": "x"}), injectors={"x": injector}).outdated
 
 
 def test_unknown_proxy_image_is_not_compared() -> None:
-    config = revision_config("x", {"config": "policy: enabled\n"})
+    injector = injector_from_configmaps("x", {"config": "policy: enabled\n"})
 
-    assert config.proxy_image(pod("p")) is None
+    assert injector.proxy_image({}) is None
     check = check_pod(
         pod("p", annotations=injected("x"), sidecar="anything:1"),
         namespace(**{"istio.io/rev": "x"}),
-        revisions={"x": config},
+        injectors={"x": injector},
     )
     assert not check.outdated
 
 
-def test_revision_config_reads_policy_and_selectors() -> None:
-    config = revision_config(
+def test_injector_configmaps_give_policy_and_selectors() -> None:
+    injector = injector_from_configmaps(
         "x",
         {
             "config": "policy: disabled\nneverInjectSelector:\n- matchLabels: {a: b}\nalwaysInjectSelector: []\n",
@@ -587,11 +607,12 @@ def test_revision_config_reads_policy_and_selectors() -> None:
         },
     )
 
-    assert config.policy == "disabled"
-    assert config.never_inject_selector == ({"matchLabels": {"a": "b"}},)
-    assert config.proxy_image(pod("p")) == "h/proxyv2:t"
-    with pytest.raises(ValueError, match="not valid YAML"):
-        revision_config("x", {"config": "policy: [\n"})
+    assert injector.policy == "disabled"
+    assert injector.never_inject_selector == ({"matchLabels": {"a": "b"}},)
+    assert injector.proxy_image({}) == "h/proxyv2:t"
+    # policy: disabled means only pods that ask for it are injected: an unasking pod without sidecar is current.
+    check = check_pod(pod("p"), namespace(**{"istio.io/rev": "x"}), injectors={"x": injector})
+    assert not check.outdated and "policy" in check.reason
 
 
 # -- rollout status -------------------------------------------------------------------------------------------------

@@ -37,20 +37,28 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
     from rich.table import Table
 
-from meshinject.inject.decide import decide, selector_matches
+from meshinject.inject.config import DEFAULT_IGNORED_NAMESPACES
 
 from .client import ClusterError, api_call, prepare_decoders
+from .status import (
+    RevisionInjector,
+    expected_injection,
+    injector_from_configmaps,
+    pod_revision,
+    revision_by_labels,
+    sidecar_drift,
+    sidecar_info,
+)
+from .webhooks import DEFAULT_REVISION, InjectionWebhook, parse_webhook_configurations, selector_matches_all
 
 __all__ = [
     "Action",
-    "InjectorWebhook",
     "Inventory",
     "Outcome",
     "Plan",
     "PlanItem",
     "PlanOptions",
     "PodCheck",
-    "RevisionConfig",
     "RolloutState",
     "check_pod",
     "clean_pod_manifest",
@@ -58,25 +66,16 @@ __all__ = [
     "daemonset_rollout",
     "deployment_rollout",
     "execute_plan",
-    "expected_revision",
     "parse_duration",
     "plan_restart",
     "prepare_decoders",
     "restarted_at",
-    "revision_config",
     "run_restart",
     "statefulset_rollout",
-    "webhooks_from_configurations",
 ]
 
 RESTARTED_AT: Final = "kubectl.kubernetes.io/restartedAt"
 STATUS_ANNOTATION: Final = "sidecar.istio.io/status"
-REV_LABEL: Final = "istio.io/rev"
-INJECTION_LABEL: Final = "istio-injection"
-INJECT_KEY: Final = "sidecar.istio.io/inject"
-PROXY_IMAGE_ANNOTATION: Final = "sidecar.istio.io/proxyImage"
-PROXY_CONTAINER: Final = "istio-proxy"
-DEFAULT_REVISION: Final = "default"
 DEFAULT_TIMEOUT: Final = 300.0
 
 # Namespaces the injector never touches: -A leaves them out (name one explicitly to restart its pods anyway).
@@ -204,192 +203,7 @@ def restarted_at(now: datetime.datetime | None = None) -> str:
     return f"{base}{sign}{hours:02d}:{minutes:02d}"
 
 
-# -- what the cluster would inject now ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class InjectorWebhook:
-    """One sidecar-injection webhook of a MutatingWebhookConfiguration and the revision it injects."""
-
-    configuration: str
-    name: str
-    revision: str
-    namespace_selector: Mapping[str, Any] | None = None
-    object_selector: Mapping[str, Any] | None = None
-    #: where the revision's control plane (and so its ConfigMaps) lives, when the webhook names a Service
-    service_namespace: str | None = None
-
-
-def _is_pod_create_rule(rule: Mapping[str, Any]) -> bool:
-    operations = rule.get("operations") or []
-    resources = rule.get("resources") or []
-    return any(op in ("CREATE", "*") for op in operations) and any(r in ("pods", "*") for r in resources)
-
-
-def webhooks_from_configurations(configurations: Iterable[Mapping[str, Any]]) -> list[InjectorWebhook]:
-    """The injection webhooks of MutatingWebhookConfigurations, in the order the API server calls them.
-
-    A configuration counts when it is named ``istio-sidecar-injector*`` or ``istio-revision-tag-*`` or carries the
-    ``istio.io/rev`` label; of it, the webhooks named ``*sidecar-injector.istio.io`` that see pod creation. The
-    revision is the configuration's ``istio.io/rev`` label (a tag's configuration names the revision it points
-    to), ``default`` when absent.
-    """
-    found: list[InjectorWebhook] = []
-    for mwc in sorted(configurations, key=_name):
-        name = _name(mwc)
-        labels = _labels(mwc)
-        if not (name.startswith(("istio-sidecar-injector", "istio-revision-tag-")) or REV_LABEL in labels):
-            continue
-        revision = labels.get(REV_LABEL) or DEFAULT_REVISION
-        for hook in mwc.get("webhooks") or []:
-            if not isinstance(hook, Mapping):
-                continue
-            hook_name = str(hook.get("name") or "")
-            if not hook_name.endswith("sidecar-injector.istio.io"):
-                continue
-            rules = [r for r in hook.get("rules") or [] if isinstance(r, Mapping)]
-            if rules and not any(_is_pod_create_rule(r) for r in rules):
-                continue
-            service = (hook.get("clientConfig") or {}).get("service") or {}
-            found.append(
-                InjectorWebhook(
-                    configuration=name,
-                    name=hook_name,
-                    revision=revision,
-                    namespace_selector=hook.get("namespaceSelector"),
-                    object_selector=hook.get("objectSelector"),
-                    service_namespace=service.get("namespace") if isinstance(service, Mapping) else None,
-                )
-            )
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class RevisionConfig:
-    """What of a revision's injector configuration matters here: its policy and the proxy image it injects."""
-
-    revision: str
-    #: ``.Values`` of the injector ConfigMap (only ``global`` is read)
-    values: Mapping[str, Any] = field(default_factory=dict)
-    #: the mesh config's ``defaultConfig.image.imageType``
-    image_type: str = ""
-    policy: str = "enabled"
-    never_inject_selector: tuple[Mapping[str, Any], ...] = ()
-    always_inject_selector: tuple[Mapping[str, Any], ...] = ()
-
-    def proxy_image(self, pod: Mapping[str, Any]) -> str | None:
-        """The proxy image this revision injects into ``pod``; None when the values do not say."""
-        annotations = _annotations(pod)
-        glob = self.values.get("global")
-        glob = glob if isinstance(glob, Mapping) else {}
-        proxy = glob.get("proxy")
-        configured = annotations.get(
-            PROXY_IMAGE_ANNOTATION, (proxy or {}).get("image") if isinstance(proxy, Mapping) else None
-        )
-        # As Istio's template does: a full image reference (with a "/") is used as it is, anything else is a name
-        # that hub and tag complete.
-        if isinstance(configured, str) and "/" in configured:
-            return configured
-        if not glob.get("hub") or glob.get("tag") in (None, ""):
-            return None
-        from meshinject.inject.model import proxy_image_for
-
-        return proxy_image_for(self.values, self.image_type, annotations)
-
-
-def revision_config(
-    revision: str, injector_data: Mapping[str, str], mesh_data: Mapping[str, str] | None = None
-) -> RevisionConfig:
-    """Read a revision's ``istio-sidecar-injector[-rev]`` (and ``istio[-rev]``) ConfigMap data.
-
-    Only the ``config`` keys that decide injection and the ``values`` keys that make the proxy image are read, so
-    the templates are not parsed. Raises ValueError when the data cannot be read.
-    """
-    import yaml
-
-    try:
-        config = yaml.load(injector_data.get("config") or "{}", Loader=yaml.CSafeLoader) or {}
-        values_text = injector_data.get("values") or "{}"
-        try:
-            values = json.loads(values_text)
-        except ValueError:
-            values = yaml.load(values_text, Loader=yaml.CSafeLoader) or {}
-        mesh = yaml.load((mesh_data or {}).get("mesh") or "{}", Loader=yaml.CSafeLoader) or {}
-    except yaml.YAMLError as err:
-        raise ValueError(f"revision {revision!r}: injector configuration is not valid YAML: {err}") from None
-    if not isinstance(config, dict) or not isinstance(values, dict) or not isinstance(mesh, dict):
-        raise ValueError(f"revision {revision!r}: config, values and mesh must be mappings")
-    default_config = mesh.get("defaultConfig")
-    image = default_config.get("image") if isinstance(default_config, dict) else None
-
-    def selectors(key: str) -> tuple[Mapping[str, Any], ...]:
-        value = config.get(key) or []
-        return tuple(v for v in value if isinstance(v, Mapping)) if isinstance(value, list) else ()
-
-    return RevisionConfig(
-        revision=revision,
-        values=values,
-        image_type=str(image.get("imageType") or "") if isinstance(image, dict) else "",
-        policy=str(config.get("policy") or "enabled"),
-        never_inject_selector=selectors("neverInjectSelector"),
-        always_inject_selector=selectors("alwaysInjectSelector"),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Expectation:
-    """The revision whose injector would act on the pod if it were created now (None: none would)."""
-
-    revision: str | None
-    #: what selects it, for people: "webhook X of Y" or "namespace label istio.io/rev=canary"
-    via: str
-
-
-def _selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    if not selector:
-        return True  # an absent or empty selector matches everything (Kubernetes semantics)
-    try:
-        matched = selector_matches(selector, labels)
-    except ValueError:
-        return False
-    return matched is None or matched
-
-
-def expected_revision(
-    namespace_labels: Mapping[str, str], pod_labels: Mapping[str, str], webhooks: Sequence[InjectorWebhook] = ()
-) -> Expectation:
-    """Which revision would inject a pod with these labels in a namespace with these labels, created now.
-
-    With the cluster's injection webhooks, this is what the API server does: the first webhook (by configuration
-    name, then order) whose namespace and object selectors both match. Without any webhook listed, Istio's label
-    conventions decide: ``istio-injection`` on the namespace (``enabled`` = the default revision, anything else =
-    none) wins over ``istio.io/rev`` on the namespace, which wins over ``istio.io/rev`` or
-    ``sidecar.istio.io/inject=true`` on the pod; ``sidecar.istio.io/inject=false`` on the pod opts out.
-    """
-    if webhooks:
-        for hook in webhooks:
-            if _selects(hook.namespace_selector, namespace_labels) and _selects(hook.object_selector, pod_labels):
-                return Expectation(hook.revision, f"webhook {hook.name} of {hook.configuration}")
-        return Expectation(None, "no injection webhook selects this namespace and pod")
-    opt_out = pod_labels.get(INJECT_KEY) == "false"
-    if INJECTION_LABEL in namespace_labels:
-        value = namespace_labels[INJECTION_LABEL]
-        if value != "enabled":
-            return Expectation(None, f"namespace label {INJECTION_LABEL}={value}")
-        if opt_out:
-            return Expectation(None, f"pod label {INJECT_KEY}=false")
-        return Expectation(DEFAULT_REVISION, f"namespace label {INJECTION_LABEL}=enabled")
-    if REV_LABEL in namespace_labels:
-        if opt_out:
-            return Expectation(None, f"pod label {INJECT_KEY}=false")
-        value = namespace_labels[REV_LABEL]
-        return Expectation(value, f"namespace label {REV_LABEL}={value}")
-    if REV_LABEL in pod_labels and not opt_out:
-        value = pod_labels[REV_LABEL]
-        return Expectation(value, f"pod label {REV_LABEL}={value}")
-    if pod_labels.get(INJECT_KEY) == "true":
-        return Expectation(DEFAULT_REVISION, f"pod label {INJECT_KEY}=true")
-    return Expectation(None, "neither the namespace nor the pod labels select injection")
+# -- is a pod's sidecar what the cluster would inject now ----------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,90 +215,47 @@ class PodCheck:
     reason: str
     #: the revision the pod's sidecar came from (None: no sidecar, or not recorded)
     revision: str | None = None
+    #: the revision the pod's namespace and labels select now (None: none)
     expected: str | None = None
-
-
-def _sidecar(pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    spec = _spec(pod)
-    for key in ("containers", "initContainers"):
-        for container in spec.get(key) or []:
-            if isinstance(container, Mapping) and container.get("name") == PROXY_CONTAINER:
-                return container
-    return None
-
-
-def _sidecar_revision(pod: Mapping[str, Any]) -> str | None:
-    """The revision that injected the pod: the status annotation's ``revision``, else the ``istio.io/rev``
-    annotation the injection templates write."""
-    annotations = _annotations(pod)
-    raw = annotations.get(STATUS_ANNOTATION)
-    if raw:
-        try:
-            status = json.loads(raw)
-        except ValueError:
-            status = None
-        if isinstance(status, dict) and isinstance(status.get("revision"), str) and status["revision"]:
-            return str(status["revision"])
-    return annotations.get(REV_LABEL) or None
 
 
 def check_pod(
     pod: Mapping[str, Any],
     namespace: Mapping[str, Any],
     *,
-    webhooks: Sequence[InjectorWebhook] = (),
-    revisions: Mapping[str, RevisionConfig] | None = None,
+    webhooks: Sequence[InjectionWebhook] | None = None,
+    injectors: Mapping[str, RevisionInjector] | None = None,
     template: Mapping[str, Any] | None = None,
-    ignored_namespaces: Iterable[str] = SYSTEM_NAMESPACES,
+    ignored_namespaces: Iterable[str] = DEFAULT_IGNORED_NAMESPACES,
 ) -> PodCheck:
-    """Compare a pod's sidecar with what its namespace and labels select now.
+    """Compare a pod's sidecar with what its namespace and labels select now (``meshinject status``'s verdict).
 
-    Outdated: no sidecar although an injector selects the pod and would inject it; a sidecar of another revision;
-    a proxy image other than the selected revision's (when its configuration is known); a sidecar although
-    nothing selects the pod any more. ``template`` is the pod template of the pod's controller: a sidecar that is
-    part of the template itself (``istioctl kube-inject``) comes back on every restart and is never outdated.
+    Outdated: NOT INJECTED or NEEDS RESTART in ``meshinject status`` (:func:`status.sidecar_drift`), unless the
+    sidecar is part of ``template``, the pod template of the pod's controller (``istioctl kube-inject``): then
+    it comes back on every restart and is never outdated. ``webhooks=None``: the webhook configurations could
+    not be read, and Istio's label conventions stand in for them.
     """
     name = _name(pod)
-    ns_name = _name(namespace) or _namespace(pod)
-    has_sidecar = _sidecar(pod) is not None or STATUS_ANNOTATION in _annotations(pod)
-    actual = _sidecar_revision(pod) if has_sidecar else None
-    if has_sidecar and template is not None and STATUS_ANNOTATION in _annotations(template):
+    sidecar = sidecar_info(pod)
+    actual = pod_revision(pod) if sidecar.present else None
+    if sidecar.present and template is not None and STATUS_ANNOTATION in _annotations(template):
         return PodCheck(name, False, "the sidecar is part of the workload's pod template (kube-inject)", actual)
-    expectation = expected_revision(_labels(namespace), _labels(pod), webhooks)
-    expected = expectation.revision
-    if expected is None:
-        if has_sidecar:
-            why = f"has a sidecar (revision {actual or 'unknown'}) but nothing selects the pod now ({expectation.via})"
-            return PodCheck(name, True, why, actual)
-        return PodCheck(name, False, f"not selected for injection ({expectation.via})", None)
-    config = (revisions or {}).get(expected)
-    decision = decide(
+    expectation = expected_injection(
         pod,
-        namespace=ns_name,
-        policy=config.policy if config else "enabled",
-        never_inject_selector=config.never_inject_selector if config else (),
-        always_inject_selector=config.always_inject_selector if config else (),
+        _name(namespace) or _namespace(pod),
+        _labels(namespace),
+        webhooks,
+        injectors,
         ignored_namespaces=ignored_namespaces,
     )
-    if not decision.inject:
-        if has_sidecar:
-            why = f"has a sidecar but revision {expected} would not inject it now: {decision.reason}"
-            return PodCheck(name, True, why, actual, expected)
-        return PodCheck(name, False, f"not injected, as revision {expected} decides: {decision.reason}", None, expected)
-    if not has_sidecar:
-        return PodCheck(name, True, f"no sidecar, though {expectation.via} selects revision {expected}", None, expected)
-    if actual is not None and actual != expected:
-        why = f"sidecar of revision {actual}, but {expectation.via} selects revision {expected}"
-        return PodCheck(name, True, why, actual, expected)
-    if config is not None:
-        want = config.proxy_image(pod)
-        container = _sidecar(pod)
-        have = str(container.get("image") or "") if container is not None else ""
-        if want and have and have != want:
-            return PodCheck(
-                name, True, f"proxy image {have} is stale: revision {expected} injects {want}", actual, expected
-            )
-    return PodCheck(name, False, f"sidecar of revision {actual or expected} is current", actual, expected)
+    drift = sidecar_drift(pod, expectation, injectors)
+    if drift is not None:
+        return PodCheck(name, True, drift[1], actual, expectation.selected)
+    if not sidecar.present:
+        return PodCheck(name, False, f"not injected: {expectation.reason()}", None, expectation.selected)
+    return PodCheck(
+        name, False, f"sidecar of revision {actual or expectation.revision} is current", actual, expectation.selected
+    )
 
 
 # -- the plan ----------------------------------------------------------------------------------------------------
@@ -500,8 +271,10 @@ class Inventory:
     #: (kind, namespace, name) -> object, for ReplicaSets, Deployments, StatefulSets, DaemonSets, Jobs, CronJobs,
     #: ReplicationControllers that own the pods
     workloads: Mapping[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
-    webhooks: Sequence[InjectorWebhook] = ()
-    revisions: Mapping[str, RevisionConfig] = field(default_factory=dict)
+    #: the cluster's injection webhooks; None when they could not be read (label conventions stand in)
+    webhooks: Sequence[InjectionWebhook] | None = None
+    #: each revision's injector (policy, selectors, proxy image), as far as its ConfigMaps could be read
+    injectors: Mapping[str, RevisionInjector] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -712,7 +485,7 @@ def plan_restart(inventory: Inventory, options: PlanOptions | None = None) -> Pl
                     p,
                     namespace,
                     webhooks=inventory.webhooks,
-                    revisions=inventory.revisions,
+                    injectors=inventory.injectors,
                     template=template,
                 )
                 for p in pods
@@ -1009,11 +782,11 @@ def collect_inventory(
     inventory = Inventory(namespaces=ns_objects, pods=pods, workloads=workloads)
     if only_outdated:
         inventory.webhooks = _read_webhooks(client, warn)
-        inventory.revisions = _read_revisions(client, inventory, istio_namespace, warn)
+        inventory.injectors = _read_injectors(client, inventory, istio_namespace, warn)
     return inventory
 
 
-def _read_webhooks(client: Client, warn: Callable[[str], None]) -> list[InjectorWebhook]:
+def _read_webhooks(client: Client, warn: Callable[[str], None]) -> list[InjectionWebhook] | None:
     from lightkube.resources.admissionregistration_v1 import MutatingWebhookConfiguration
 
     try:
@@ -1022,35 +795,32 @@ def _read_webhooks(client: Client, warn: Callable[[str], None]) -> list[Injector
         if not err.forbidden:
             raise
         warn(f"{err}; deciding what is injected from Istio's namespace and pod labels instead")
-        return []
-    return webhooks_from_configurations(configurations)
+        return None
+    return parse_webhook_configurations(configurations)
 
 
-def _read_revisions(
+def _read_injectors(
     client: Client, inventory: Inventory, istio_namespace: str, warn: Callable[[str], None]
-) -> dict[str, RevisionConfig]:
-    from lightkube.resources.core_v1 import ConfigMap
-
+) -> dict[str, RevisionInjector]:
     from .configmaps import configmap_names
 
     homes: dict[str, str] = {}
-    for hook in inventory.webhooks:
-        homes.setdefault(hook.revision, hook.service_namespace or istio_namespace)
-    if not inventory.webhooks:
+    if inventory.webhooks is not None:
+        for hook in inventory.webhooks:
+            homes.setdefault(hook.revision or DEFAULT_REVISION, hook.client_config.service_namespace or istio_namespace)
+    else:
         for ns in inventory.namespaces.values():
-            labels = _labels(ns)
-            if labels.get(INJECTION_LABEL) == "enabled":
-                homes.setdefault(DEFAULT_REVISION, istio_namespace)
-            elif REV_LABEL in labels:
-                homes.setdefault(labels[REV_LABEL], istio_namespace)
+            revision, _ = revision_by_labels(_labels(ns), {})
+            if revision is not None:
+                homes.setdefault(revision, istio_namespace)
         for pod in inventory.pods:
-            labels = _labels(pod)
-            if REV_LABEL in labels:
-                homes.setdefault(labels[REV_LABEL], istio_namespace)
-            elif labels.get(INJECT_KEY) == "true":
-                homes.setdefault(DEFAULT_REVISION, istio_namespace)
+            revision, _ = revision_by_labels({}, _labels(pod))
+            if revision is not None:
+                homes.setdefault(revision, istio_namespace)
 
     def read(name: str, namespace: str) -> dict[str, str] | None:
+        from lightkube.resources.core_v1 import ConfigMap
+
         try:
             with api_call("get", "configmaps", namespace=namespace, name=name):
                 return {
@@ -1064,17 +834,15 @@ def _read_revisions(
                 return None
             raise
 
-    revisions: dict[str, RevisionConfig] = {}
+    injectors: dict[str, RevisionInjector] = {}
     for revision, home in sorted(homes.items()):
         injector_name, mesh_name = configmap_names(revision)
-        injector = read(injector_name, home)
-        if injector is None:
-            continue
-        try:
-            revisions[revision] = revision_config(revision, injector, read(mesh_name, home))
-        except ValueError as err:
-            warn(f"ConfigMap {home}/{injector_name}: {err}; proxy images of revision {revision} are not compared")
-    return revisions
+        data = read(injector_name, home)
+        if data is not None:
+            injectors[revision] = injector_from_configmaps(
+                revision, data, read(mesh_name, home), source=f"ConfigMap {home}/{injector_name}"
+            )
+    return injectors
 
 
 # -- carrying the plan out -----------------------------------------------------------------------------------------
@@ -1189,7 +957,7 @@ class _Run:
                 for p in self.client.list(Pod, namespace=item.namespace, labels=dict(match_labels or {}) or None)
             ]
         if isinstance(selector, Mapping):
-            pods = [p for p in pods if _selects(selector, _labels(p))]
+            pods = [p for p in pods if selector_matches_all(selector, _labels(p))]
         return pods
 
     def _pod_problems(self, item: PlanItem) -> str:

@@ -25,13 +25,20 @@ import yaml
 from lightkube import Client
 
 from meshinject.inject.config import DEFAULT_IGNORED_NAMESPACES
-from meshinject.inject.decide import Decision, decide
+from meshinject.inject.decide import INJECT_KEY, Decision, decide
 from meshinject.inject.model import proxy_image_for
 from meshinject.inject.podutil import PROXY_CONTAINER, find_container
 
 from .client import ClusterError, api_call
 from .revisions import ClusterSnapshot, RevisionModel, build_model, collect, configmap_revision
-from .webhooks import DEFAULT_REVISION, REV_LABEL, InjectionWebhook, effective_namespace_labels, evaluate
+from .webhooks import (
+    DEFAULT_REVISION,
+    INJECTION_LABEL,
+    REV_LABEL,
+    InjectionWebhook,
+    effective_namespace_labels,
+    evaluate,
+)
 
 __all__ = [
     "NEEDS_RESTART",
@@ -52,6 +59,8 @@ __all__ = [
     "load_view",
     "pod_revision",
     "pod_status",
+    "revision_by_labels",
+    "sidecar_drift",
     "sidecar_info",
 ]
 
@@ -360,7 +369,12 @@ class RevisionInjector:
         ``sidecar.istio.io/proxyImage`` (then no image is "stale").
         """
         annotations = annotations or {}
-        if self.values is None or annotations.get(PROXY_IMAGE_ANNOTATION):
+        chosen = str(annotations.get(PROXY_IMAGE_ANNOTATION) or "")
+        if "/" in chosen:
+            return chosen  # a full reference, which Istio's template uses as it is
+        if self.values is None or chosen:
+            # A bare name in the annotation: Istio's template ignores it, meshinject's uses it; either way the
+            # pod chose, so no image counts as stale.
             return None
         glob = self.values.get("global")
         if not isinstance(glob, dict):
@@ -442,6 +456,10 @@ class Expectation:
     revision: str | None
     #: the tag through which that revision is reached, if any
     tag: str | None = None
+    #: the revision the webhooks (or labels) send the pod to, whether or not its injector then injects it
+    selected: str | None = None
+    #: set when the webhook configurations could not be read: the namespace or pod label the guess rests on
+    by_labels: str | None = None
 
     @property
     def wants_sidecar(self) -> bool:
@@ -468,6 +486,12 @@ class Expectation:
         return self.revision or "-"
 
     def reason(self) -> str:
+        if self.by_labels is not None:
+            if self.decision is not None and not self.decision.inject:
+                return f"{self.by_labels} selects revision {self.selected}, but its injector skips the pod: " + (
+                    self.decision.reason
+                )
+            return self.by_labels + (f" selects revision {self.revision}" if self.revision else "")
         if not self.webhooks:
             return "no injection webhook selects the pod's namespace and labels"
         first = self.webhooks[0]
@@ -481,21 +505,35 @@ def expected_injection(
     pod: Mapping[str, Any],
     namespace: str,
     namespace_labels: Mapping[str, str] | None,
-    webhooks: Sequence[InjectionWebhook],
+    webhooks: Sequence[InjectionWebhook] | None,
     injectors: Mapping[str, RevisionInjector] | None = None,
     *,
     ignored_namespaces: Iterable[str] = DEFAULT_IGNORED_NAMESPACES,
 ) -> Expectation:
-    """Which webhook would be called for the pod, and whether its revision's injector would inject it."""
+    """Which webhook would be called for the pod, and whether its revision's injector would inject it.
+
+    ``webhooks=None`` means the webhook configurations could not be read: Istio's label conventions stand in
+    for them (see :func:`revision_by_labels`).
+    """
     labels = (pod.get("metadata") or {}).get("labels") or {}
-    matched = tuple(
-        wh for wh in webhooks if not wh.deactivated and evaluate(wh, namespace, namespace_labels, labels).matches
-    )
-    if not matched:
-        return Expectation(webhooks=(), decision=None, revision=None)
-    first = matched[0]
-    revision = first.revision or DEFAULT_REVISION
-    injector = (injectors or {}).get(revision) or RevisionInjector(revision)
+    if webhooks is None:
+        selected, basis = revision_by_labels(effective_namespace_labels(namespace, namespace_labels), labels)
+        matched: tuple[InjectionWebhook, ...] = ()
+        tag = None
+    else:
+        matched = tuple(
+            wh
+            for wh in webhooks
+            if not wh.deactivated
+            and wh.intercepts_pod_creation
+            and evaluate(wh, namespace, namespace_labels, labels).matches
+        )
+        selected = (matched[0].revision or DEFAULT_REVISION) if matched else None
+        tag = matched[0].tag if matched else None
+        basis = None
+    if selected is None:
+        return Expectation(webhooks=(), decision=None, revision=None, by_labels=basis)
+    injector = (injectors or {}).get(selected) or RevisionInjector(selected)
     decision = decide(
         pod,
         namespace=namespace,
@@ -507,9 +545,89 @@ def expected_injection(
     return Expectation(
         webhooks=matched,
         decision=decision,
-        revision=revision if decision.inject else None,
-        tag=first.tag if decision.inject else None,
+        revision=selected if decision.inject else None,
+        tag=tag if decision.inject else None,
+        selected=selected,
+        by_labels=basis,
     )
+
+
+def revision_by_labels(namespace_labels: Mapping[str, str], pod_labels: Mapping[str, str]) -> tuple[str | None, str]:
+    """The revision Istio's standard webhooks would send a pod to, from labels alone, and the label that decides.
+
+    What stands in for the webhook configurations when they cannot be read: ``istio-injection`` on the namespace
+    (``enabled`` = the default revision, anything else = none) wins over ``istio.io/rev`` on the namespace, which
+    wins over ``istio.io/rev`` or ``sidecar.istio.io/inject=true`` on the pod; ``sidecar.istio.io/inject=false``
+    on the pod opts out.
+    """
+    opt_out = pod_labels.get(INJECT_KEY) == "false"
+    if INJECTION_LABEL in namespace_labels:
+        value = namespace_labels[INJECTION_LABEL]
+        if value != "enabled":
+            return None, f"namespace label {INJECTION_LABEL}={value}"
+        if opt_out:
+            return None, f"pod label {INJECT_KEY}=false"
+        return DEFAULT_REVISION, f"namespace label {INJECTION_LABEL}=enabled"
+    if REV_LABEL in namespace_labels:
+        if opt_out:
+            return None, f"pod label {INJECT_KEY}=false"
+        return namespace_labels[REV_LABEL], f"namespace label {REV_LABEL}={namespace_labels[REV_LABEL]}"
+    if REV_LABEL in pod_labels and not opt_out:
+        return pod_labels[REV_LABEL], f"pod label {REV_LABEL}={pod_labels[REV_LABEL]}"
+    if pod_labels.get(INJECT_KEY) == "true":
+        return DEFAULT_REVISION, f"pod label {INJECT_KEY}=true"
+    return None, "neither the namespace nor the pod labels select injection"
+
+
+def sidecar_drift(
+    pod: Mapping[str, Any],
+    expectation: Expectation,
+    injectors: Mapping[str, RevisionInjector] | None = None,
+) -> tuple[str, str] | None:
+    """(NOT_INJECTED or NEEDS_RESTART, why) when re-creating the pod now would change its sidecar; else None.
+
+    NOT INJECTED: injection is expected but the pod has no ``istio-proxy``. NEEDS RESTART: it has an injected
+    sidecar although none would be injected now, or one of another revision than is selected now, or a proxy
+    image other than the one its revision injects now. A proxy container without the injector's status
+    annotation is part of the workload's own manifest and stays on a restart.
+    """
+    sidecar = sidecar_info(pod)
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    if expectation.wants_sidecar and not sidecar.present:
+        return NOT_INJECTED, f"{expectation.reason()}, but the pod has no {PROXY_CONTAINER}: restart it"
+    if not sidecar.present:
+        return None
+    revision = pod_revision(pod)
+    if not expectation.wants_sidecar:
+        if STATUS_ANNOTATION not in annotations:
+            return None
+        return NEEDS_RESTART, (
+            f"has an injected sidecar, but none would be injected now ({expectation.reason()}): a restart "
+            "removes it, unless the workload's own manifest carries it (kube-inject)"
+        )
+    if revision is not None and revision != expectation.revision:
+        return NEEDS_RESTART, (
+            f"runs revision {revision}'s proxy, but {expectation.reason()} now"
+            if expectation.by_labels is not None
+            else f"runs revision {revision}'s proxy, but its labels now select revision {expectation.revision}"
+        )
+    expected_image = expected_proxy_image(pod, expectation, injectors)
+    if expected_image is not None and sidecar.image and sidecar.image != expected_image:
+        return NEEDS_RESTART, (
+            f"proxy image {sidecar.image} is not the image revision {expectation.revision or revision} injects "
+            f"now ({expected_image})"
+        )
+    return None
+
+
+def expected_proxy_image(
+    pod: Mapping[str, Any], expectation: Expectation, injectors: Mapping[str, RevisionInjector] | None
+) -> str | None:
+    """The image the revision that would inject the pod now (else the one that did) injects; None if unknown."""
+    revision = expectation.revision or (pod_revision(pod) if sidecar_info(pod).present else None)
+    injector = (injectors or {}).get(revision) if revision else None
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    return injector.proxy_image(annotations) if injector is not None else None
 
 
 # -- one row of the status table ------------------------------------------------------------------------------
@@ -596,37 +714,14 @@ def pod_status(
     expectation = expected_injection(
         pod, namespace, namespace_labels, webhooks, injectors, ignored_namespaces=ignored_namespaces
     )
-    injectors = injectors or {}
-    annotations = meta.get("annotations") or {}
-    image_revision = expectation.revision or revision
-    injector = injectors.get(image_revision) if image_revision else None
-    expected_image = injector.proxy_image(annotations) if injector is not None else None
+    expected_image = expected_proxy_image(pod, expectation, injectors)
 
     verdicts: list[str] = []
     reasons: list[str] = []
-    if expectation.wants_sidecar and not sidecar.present:
-        verdicts.append(NOT_INJECTED)
-        reasons.append(f"{expectation.reason()}, but the pod has no {PROXY_CONTAINER}: restart it")
-    elif sidecar.present:
-        if not expectation.wants_sidecar:
-            # Only an injected pod (the injector always writes the status annotation) loses its proxy on restart;
-            # a proxy container written into the manifest (an old-style gateway) is the workload's own.
-            if STATUS_ANNOTATION in annotations:
-                verdicts.append(NEEDS_RESTART)
-                reasons.append(
-                    f"has an injected sidecar, but none would be injected now ({expectation.reason()}): a restart "
-                    "removes it, unless the workload's own manifest carries it (kube-inject)"
-                )
-        elif revision is not None and revision != expectation.revision:
-            verdicts.append(NEEDS_RESTART)
-            reasons.append(
-                f"runs revision {revision}'s proxy, but its labels now select revision {expectation.revision}"
-            )
-        elif expected_image is not None and sidecar.image and sidecar.image != expected_image:
-            verdicts.append(NEEDS_RESTART)
-            reasons.append(
-                f"proxy image {sidecar.image} is not the image revision {image_revision} injects now ({expected_image})"
-            )
+    drift = sidecar_drift(pod, expectation, injectors)
+    if drift is not None:
+        verdicts.append(drift[0])
+        reasons.append(drift[1])
     if expectation.conflict:
         names = ", ".join(f"{wh.config_name}/{wh.webhook_name}" for wh in expectation.webhooks)
         reasons.append(f"several injection webhooks select it ({names}): see `meshinject check-inject`")

@@ -154,6 +154,11 @@ class InjectionWebhook:
         return _is_deactivated(self.namespace_selector) or _is_deactivated(self.object_selector)
 
     @property
+    def intercepts_pod_creation(self) -> bool:
+        """Whether its rules let the API server call it when a pod is created (hand-made ones without rules do)."""
+        return not self.rules or any(_rule_covers_pod_create(rule) for rule in self.rules)
+
+    @property
     def is_tag(self) -> bool:
         return self.tag is not None
 
