@@ -147,31 +147,22 @@ class BodyDeadlines:
     """Gives up on request bodies that take too long to arrive: one sweep a second instead of a timer each.
 
     ``asyncio.timeout`` arms and disarms an event-loop timer for every request; a sweep over the reads in
-    progress costs a request a dictionary entry. A read past its deadline has its task cancelled and sees
-    :class:`TimeoutError`, exactly as under ``asyncio.timeout`` (a cancellation from elsewhere, such as
-    shutdown, stays a cancellation).
+    progress costs a request a dictionary entry. Inside ``async with deadlines.guard():`` a read past its
+    deadline has its task cancelled and leaves the block with :class:`TimeoutError`, exactly as under
+    ``asyncio.timeout`` (a cancellation from elsewhere, such as shutdown, stays a cancellation).
     """
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
+        #: task -> (deadline on the loop's clock, the task's cancellation count when it started reading)
         self._reads: dict[asyncio.Task[Any], tuple[float, int]] = {}
         self._expired: set[asyncio.Task[Any]] = set()
 
-    def start(self, task: asyncio.Task[Any], now: float) -> None:
-        self._reads[task] = (now + self.timeout, task.cancelling())
-
-    def finish(self, task: asyncio.Task[Any]) -> None:
-        self._reads.pop(task, None)
-        self._expired.discard(task)
-
-    def timed_out(self, task: asyncio.Task[Any]) -> bool:
-        """Called with a CancelledError in hand: True if it was this sweep's doing alone (now undone)."""
-        if task not in self._expired:
-            return False
-        _, cancelling = self._reads.get(task, (0.0, 0))
-        return task.uncancel() <= cancelling
+    def guard(self) -> _BodyGuard:
+        return _BodyGuard(self)
 
     def sweep(self, now: float) -> None:
+        """Cancel every read whose deadline has passed (once)."""
         for task, (deadline, _) in list(self._reads.items()):
             if now >= deadline and task not in self._expired:
                 self._expired.add(task)
@@ -183,6 +174,31 @@ class BodyDeadlines:
         while True:
             await asyncio.sleep(interval)
             self.sweep(loop.time())
+
+
+class _BodyGuard:
+    __slots__ = ("_owner", "_task")
+
+    def __init__(self, owner: BodyDeadlines) -> None:
+        self._owner = owner
+        self._task: asyncio.Task[Any] | None = None
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("a body deadline needs a running task")
+        self._task = task
+        self._owner._reads[task] = (asyncio.get_running_loop().time() + self._owner.timeout, task.cancelling())
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        owner, task = self._owner, self._task
+        assert task is not None
+        _, cancelling = owner._reads.pop(task, (0.0, 0))
+        if task in owner._expired:
+            owner._expired.discard(task)
+            # Undo the sweep's cancellation; if nobody else cancelled the task, the read simply took too long.
+            if task.uncancel() <= cancelling and exc_type is asyncio.CancelledError:
+                raise TimeoutError from exc
 
 
 @dataclass(slots=True)
@@ -344,11 +360,7 @@ class InjectHandler:
         chunks: list[bytes] = []
         size = 0
         receive = request.receive
-        task = asyncio.current_task()
-        assert task is not None
-        deadlines = self.state.body_deadlines
-        deadlines.start(task, asyncio.get_running_loop().time())
-        try:
+        async with self.state.body_deadlines.guard():
             while True:
                 message = await receive()
                 kind = message["type"]
@@ -364,12 +376,6 @@ class InjectHandler:
                     chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
-        except asyncio.CancelledError:
-            if deadlines.timed_out(task):
-                raise TimeoutError from None
-            raise
-        finally:
-            deadlines.finish(task)
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if encoding in ("", "identity"):
             return body, media_type
