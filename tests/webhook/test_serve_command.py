@@ -36,6 +36,7 @@ def test_bad_flags_exit_2_with_a_clear_message(tmp_path: Path, pki: Pki) -> None
         ),
         ([], "--tls-cert"),
         (["--tls-cert", str(pki.cert), "--tls-key", str(pki.client_key)], "not a usable certificate"),
+        (["--tls-cert", str(pki.cert), "--tls-key", str(pki.key), "--body-timeout", "0"], "--body-timeout must be"),
     ]
     for args, needle in cases:
         proc = subprocess.run(

@@ -197,6 +197,9 @@ def serve(
         int, Parameter(help="Per worker: threads running the engine (0 = on the event loop).")
     ] = 1,
     shutdown_grace: Annotated[float, Parameter(help="Seconds to finish in-flight requests after SIGTERM.")] = 25.0,
+    body_timeout: Annotated[
+        float, Parameter(help="Seconds a client gets to send a request's whole body before 408.")
+    ] = 10.0,
     conformance_bundles: Annotated[
         Path | None,
         Parameter(help="Test harness: also serve /bundles/NAME/inject from a conformance suite's bundles."),
@@ -224,6 +227,7 @@ def serve(
         max_inflight=max_inflight,
         engine_threads=engine_threads,
         shutdown_grace=shutdown_grace,
+        body_timeout=body_timeout,
         conformance_bundles=conformance_bundles,
         log_level=log_level,
     )

@@ -24,6 +24,7 @@ def run_serve(
     max_inflight: int,
     engine_threads: int,
     shutdown_grace: float,
+    body_timeout: float,
     conformance_bundles: Path | None,
     log_level: str,
 ) -> int:
@@ -41,6 +42,7 @@ def run_serve(
         max_inflight=max_inflight,
         engine_threads=engine_threads,
         shutdown_grace=shutdown_grace,
+        body_timeout=body_timeout,
         conformance_bundles=conformance_bundles,
         log_level=log_level,
     )

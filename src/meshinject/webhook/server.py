@@ -100,6 +100,8 @@ def check_startup(settings: WebhookSettings) -> str | None:
             build_context(settings.tls_cert, settings.tls_key, settings.client_ca)
         except Exception as err:
             return str(err)
+    if not settings.body_timeout > 0:
+        return f"--body-timeout must be a positive number of seconds, not {settings.body_timeout}"
     if settings.native_sidecars not in (None, "auto", "true", "false"):
         return f"--native-sidecars must be auto, true or false, not {settings.native_sidecars!r}"
     return None
