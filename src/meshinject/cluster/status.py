@@ -365,8 +365,9 @@ class RevisionInjector:
     def proxy_image(self, annotations: Mapping[str, Any] | None = None) -> str | None:
         """The ``istio-proxy`` image this revision injects now into a pod with these annotations.
 
-        None when unknown: the ConfigMap is unreadable, or the pod chose its own image with
-        ``sidecar.istio.io/proxyImage`` (then no image is "stale").
+        A full image reference in the pod's ``sidecar.istio.io/proxyImage`` is that image. None when unknown:
+        the ConfigMap is unreadable or does not say, or the annotation holds a bare name (then no image is
+        "stale").
         """
         annotations = annotations or {}
         chosen = str(annotations.get(PROXY_IMAGE_ANNOTATION) or "")
