@@ -194,7 +194,7 @@ def serve(
         int, Parameter(help="Per worker: inject requests at once before answering 503 with Retry-After.")
     ] = 200,
     engine_threads: Annotated[
-        int, Parameter(help="Per worker: threads running the engine (0 = on the event loop).")
+        int, Parameter(help="Per worker: engine threads for bodies over 32 KiB (0 = all on the event loop).")
     ] = 1,
     shutdown_grace: Annotated[float, Parameter(help="Seconds to finish in-flight requests after SIGTERM.")] = 25.0,
     body_timeout: Annotated[
