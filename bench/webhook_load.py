@@ -15,7 +15,8 @@ nothing can be answered from a cache of whole requests. ``--rounds N``: run the 
 and report each level's median round (a shared machine's noise hits single runs hard).
 
 Usage: python bench/webhook_load.py [--seconds 4] [--workers 0] [--engine-threads 1] [--rounds 1] [--replicas]
-Last line: {"c1_rps", "c16_rps", "c16_p50_ms", "c16_p99_ms", "c64_rps", "c64_p99_ms", "trivial_c16_rps", ...}
+Last line: {"c1_rps", "c16_rps", "c16_p50_ms", "c16_p99_ms", "c64_rps", "c64_p99_ms", "trivial_c16_rps",
+"c16_over_trivial", "errors"}
 """
 
 from __future__ import annotations
@@ -278,6 +279,8 @@ def main() -> None:
         )
         if row["errors"]:
             print(f"  first error: {row['first_error']}")
+    ratio = rows["c16"]["rps"] / rows["trivial_c16"]["rps"] if rows["trivial_c16"]["rps"] else 0.0
+    print(f"injection throughput / trivial throughput at concurrency 16: {ratio:.2f}")
     figures = {
         "c1_rps": rows["c1"]["rps"],
         "c16_rps": rows["c16"]["rps"],
@@ -286,6 +289,7 @@ def main() -> None:
         "c64_rps": rows["c64"]["rps"],
         "c64_p99_ms": rows["c64"]["p99_ms"],
         "trivial_c16_rps": rows["trivial_c16"]["rps"],
+        "c16_over_trivial": ratio,
         "errors": sum(r["errors"] for r in rows.values()),
     }
     print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
