@@ -28,6 +28,22 @@ def free_port() -> int:
         return port
 
 
+def wait_until_ready(
+    client: httpx.Client, url: str, proc: subprocess.Popen[bytes], *, timeout: float = 40, log: Path | None = None
+) -> None:
+    """Poll ``url``/readyz until the server answers 200; fail early if the process exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if client.get(url + "/readyz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, log.read_text() if log is not None else "the server exited"
+        assert time.monotonic() < deadline, "server did not become ready"
+        time.sleep(0.1)
+
+
 def test_bad_flags_exit_2_with_a_clear_message(tmp_path: Path, pki: Pki) -> None:
     cases = [
         (
@@ -66,17 +82,8 @@ def test_workers_share_the_port_and_stop_gracefully_on_sigterm(pki: Pki, tmp_pat
     )  # fmt: skip
     url = f"https://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 40
         with httpx.Client(verify=pki.client_context(), timeout=20) as client:
-            while True:
-                try:
-                    if client.get(url + "/readyz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "server did not become ready"
-                time.sleep(0.2)
+            wait_until_ready(client, url, proc, log=tmp_path / "serve.log")
             # Requests over separate connections land on both workers; /metrics adds them all up.
             for i in range(12):
                 with httpx.Client(verify=pki.client_context(), timeout=20) as one:
@@ -126,18 +133,8 @@ def test_single_worker_exits_zero_on_sigterm(pki: Pki) -> None:
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if (
-                    httpx.get(f"https://127.0.0.1:{port}/healthz", verify=pki.client_context(), timeout=5).status_code
-                    == 200
-                ):
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        with httpx.Client(verify=pki.client_context(), timeout=5) as client:
+            wait_until_ready(client, f"https://127.0.0.1:{port}", proc, timeout=30)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     finally:
@@ -160,16 +157,8 @@ def test_every_admission_request_is_logged_as_one_json_line(pki: Pki, tmp_path: 
         )  # fmt: skip
         try:
             url = f"https://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
             with httpx.Client(verify=pki.client_context(), timeout=20) as client:
-                while True:
-                    try:
-                        if client.get(url + "/readyz").status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    assert time.monotonic() < deadline
-                    time.sleep(0.1)
+                wait_until_ready(client, url, proc, timeout=30)
                 injected = pod_review(simple_pod(name="", generateName="web-7d4b9c-"), uid="log-1", namespace="shop")
                 skipped = pod_review(
                     simple_pod(annotations={"sidecar.istio.io/inject": "false"}), uid="log-2", namespace="shop"
