@@ -162,15 +162,31 @@ def inject_object(
     return obj, True, decision.reason
 
 
-def kube_inject(text: str, settings: KubeInjectSettings, *, keep_going: bool = True) -> list[DocumentResult]:
-    """Inject every document of a YAML stream. A failing document keeps its original text and carries its error."""
+#: what a stream transformation does to one workload document: (object as typed Go decodes it, its original
+#: text, a warning callback) -> (output text, whether it changed, reason, the resulting object)
+DocumentTransform = Callable[[dict[str, Any], str, Callable[[str], None]], tuple[str, bool, str, dict[str, Any]]]
+
+
+def transform_documents(
+    text: str,
+    transform: DocumentTransform,
+    *,
+    failures: tuple[type[Exception], ...] = (ValueError,),
+    keep_going: bool = True,
+) -> list[DocumentResult]:
+    """Apply ``transform`` to every workload document of a YAML stream; other documents pass through unchanged.
+
+    A document that is not valid YAML, or whose transformation raises one of ``failures``, keeps its original
+    text and carries its error; without ``keep_going`` the stream stops there.
+    """
     results: list[DocumentResult] = []
     for index, raw in enumerate(split_documents(text)):
         try:
             obj = goyaml.load_preserving_types(raw)
         except (yaml.YAMLError, goyaml.GoYAMLError) as err:
-            error = DocumentError(f"not valid YAML: {err}", index=index)
-            results.append(DocumentResult(index, "", "", raw, error=error))
+            results.append(
+                DocumentResult(index, "", "", raw, error=DocumentError(f"not valid YAML: {err}", index=index))
+            )
             if not keep_going:
                 break
             continue
@@ -180,15 +196,13 @@ def kube_inject(text: str, settings: KubeInjectSettings, *, keep_going: bool = T
         name = ((obj.get("metadata") or {}).get("name") or "") if isinstance(obj, dict) else ""
         if not isinstance(obj, dict) or kind not in WORKLOAD_KINDS:
             reason = f"kind {kind!r} is not a workload; passed through unchanged" if kind else "not a Kubernetes object"
-            results.append(DocumentResult(index, kind, name, raw, reason=reason))
+            results.append(DocumentResult(index, str(kind), str(name), raw, reason=reason))
             continue
         warnings: list[str] = []
         original = copy.deepcopy(obj)
         try:
-            typed = kubetypes.normalize(obj)
-            injected_obj, injected, reason = inject_object(typed, settings, warnings.append)
-            out = goyaml.marshal(kubetypes.normalize(injected_obj))
-        except (InjectionError, ValueError) as err:
+            out, changed, reason, result = transform(kubetypes.normalize(obj), raw, warnings.append)
+        except failures as err:
             error = DocumentError(str(err), index=index, kind=kind, name=name)
             results.append(DocumentResult(index, kind, name, raw, error=error, warnings=warnings, original=original))
             if not keep_going:
@@ -200,14 +214,24 @@ def kube_inject(text: str, settings: KubeInjectSettings, *, keep_going: bool = T
                 kind,
                 name,
                 out,
-                injected=injected,
+                injected=changed,
                 warnings=warnings,
                 reason=reason,
                 original=original,
-                result=injected_obj,
+                result=result,
             )
         )
     return results
+
+
+def kube_inject(text: str, settings: KubeInjectSettings, *, keep_going: bool = True) -> list[DocumentResult]:
+    """Inject every document of a YAML stream. A failing document keeps its original text and carries its error."""
+
+    def inject(typed: dict[str, Any], _raw: str, warn: Callable[[str], None]) -> tuple[str, bool, str, dict[str, Any]]:
+        injected_obj, injected, reason = inject_object(typed, settings, warn)
+        return goyaml.marshal(kubetypes.normalize(injected_obj)), injected, reason, injected_obj
+
+    return transform_documents(text, inject, failures=(InjectionError, ValueError), keep_going=keep_going)
 
 
 def join_documents(results: Sequence[DocumentResult]) -> str:

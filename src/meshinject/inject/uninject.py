@@ -26,13 +26,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-import yaml
-
 from meshinject.gotemplate import goyaml
 from meshinject.inject.podutil import PROXY_CONTAINER, find_sidecar
 
 from . import kubetypes
-from .kubeinject import WORKLOAD_KINDS, DocumentError, DocumentResult, split_documents
+from .kubeinject import WORKLOAD_KINDS, DocumentResult, transform_documents
 
 __all__ = ["UninjectError", "kube_uninject", "uninject_object", "uninject_pod"]
 
@@ -392,49 +390,10 @@ def kube_uninject(text: str, *, keep_going: bool = True) -> list[DocumentResult]
     ``kube_inject`` writes documents. ``DocumentResult.injected`` tells whether something was removed. A failing
     document keeps its original text and carries its error.
     """
-    results: list[DocumentResult] = []
-    for index, raw in enumerate(split_documents(text)):
-        try:
-            obj = goyaml.load_preserving_types(raw)
-        except (yaml.YAMLError, goyaml.GoYAMLError) as err:
-            results.append(
-                DocumentResult(index, "", "", raw, error=DocumentError(f"not valid YAML: {err}", index=index))
-            )
-            if not keep_going:
-                break
-            continue
-        if obj is None:
-            continue
-        kind = obj.get("kind", "") if isinstance(obj, dict) else ""
-        name = ((obj.get("metadata") or {}).get("name") or "") if isinstance(obj, dict) else ""
-        if not isinstance(obj, dict) or kind not in WORKLOAD_KINDS:
-            reason = f"kind {kind!r} is not a workload; passed through unchanged" if kind else "not a Kubernetes object"
-            results.append(DocumentResult(index, str(kind), str(name), raw, reason=reason))
-            continue
-        warnings: list[str] = []
-        original = copy.deepcopy(obj)
-        try:
-            typed = kubetypes.normalize(obj)
-            changed = uninject_object(typed, warnings.append)
-            out = goyaml.marshal(kubetypes.normalize(typed)) if changed else raw
-        except ValueError as err:
-            error = DocumentError(str(err), index=index, kind=kind, name=name)
-            results.append(DocumentResult(index, kind, name, raw, error=error, warnings=warnings, original=original))
-            if not keep_going:
-                break
-            continue
-        reason = "sidecar removed" if changed else "not injected; left unchanged"
-        results.append(
-            DocumentResult(
-                index,
-                kind,
-                name,
-                out,
-                injected=changed,
-                warnings=warnings,
-                reason=reason,
-                original=original,
-                result=typed,
-            )
-        )
-    return results
+
+    def uninject(typed: dict[str, Any], raw: str, warn: Callable[[str], None]) -> tuple[str, bool, str, dict[str, Any]]:
+        changed = uninject_object(typed, warn)
+        out = goyaml.marshal(kubetypes.normalize(typed)) if changed else raw
+        return out, changed, "sidecar removed" if changed else "not injected; left unchanged", typed
+
+    return transform_documents(text, uninject, keep_going=keep_going)
