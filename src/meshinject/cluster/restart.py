@@ -78,8 +78,6 @@ RESTARTED_AT: Final = "kubectl.kubernetes.io/restartedAt"
 STATUS_ANNOTATION: Final = "sidecar.istio.io/status"
 DEFAULT_TIMEOUT: Final = 300.0
 
-# Namespaces the injector never touches: -A leaves them out (name one explicitly to restart its pods anyway).
-SYSTEM_NAMESPACES: Final = ("kube-system", "kube-public", "kube-node-lease", "local-path-storage")
 
 DEPLOYMENT: Final = "Deployment"
 STATEFULSET: Final = "StatefulSet"
@@ -735,7 +733,8 @@ def collect_inventory(
     ns_objects: dict[str, Mapping[str, Any]] = {}
     if namespaces is None:
         for obj in _list(client, Namespace, None):
-            if _name(obj) not in SYSTEM_NAMESPACES:
+            # the namespaces the injector never touches: all-namespace runs leave them out
+            if _name(obj) not in DEFAULT_IGNORED_NAMESPACES:
                 ns_objects[_name(obj)] = obj
         scopes: list[str] = ["*"]
     else:

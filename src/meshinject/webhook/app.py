@@ -206,6 +206,7 @@ class WebhookState:
     settings: WebhookSettings
     holder: ConfigHolder
     metrics: Metrics
+    body_deadlines: BodyDeadlines
     tls: ReloadingContext | None = None
     watcher: Watcher | None = None
     nodes: NodeWatcher | None = None
@@ -213,7 +214,6 @@ class WebhookState:
     inflight: int = 0
     executor: ThreadPoolExecutor | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    body_deadlines: BodyDeadlines = field(default_factory=lambda: BodyDeadlines(10.0))
 
 
 def bundle_holders(root: Path) -> dict[str, ConfigHolder]:
